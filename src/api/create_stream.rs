@@ -1,0 +1,51 @@
+use super::Ctx;
+use crate::error::ApiError;
+use crate::protocol::model::{CreateStreamInput, Empty};
+use crate::streams::StreamMode;
+
+/// AWS gives a new on-demand stream four shards.
+const ON_DEMAND_SHARDS: u32 = 4;
+pub(crate) const MAX_TAGS: usize = 50;
+
+pub async fn create_stream(ctx: &Ctx, input: CreateStreamInput) -> Result<Empty, ApiError> {
+    let name = input.stream_name.unwrap_or_default();
+    let mode = match input
+        .stream_mode_details
+        .and_then(|d| d.stream_mode)
+        .as_deref()
+    {
+        Some("ON_DEMAND") => StreamMode::OnDemand,
+        Some(_) => StreamMode::Provisioned,
+        // Without either, AWS creates an on-demand stream of four shards.
+        None if input.shard_count.is_none() => StreamMode::OnDemand,
+        None => StreamMode::Provisioned,
+    };
+    let shard_count = match mode {
+        StreamMode::OnDemand => ON_DEMAND_SHARDS,
+        StreamMode::Provisioned => {
+            let n = input.shard_count.ok_or_else(|| {
+                ApiError::InvalidArgument(
+                    "ShardCount is required for streams in PROVISIONED mode.".into(),
+                )
+            })?;
+            u32::try_from(n).unwrap_or(u32::MAX)
+        }
+    };
+    let tags = input.tags.unwrap_or_default();
+    if tags.len() > MAX_TAGS {
+        return Err(ApiError::InvalidArgument(format!(
+            "Failed to add tags to stream {name} under account {} because a given stream cannot have more than {MAX_TAGS} tags associated with it.",
+            ctx.config.account_id
+        )));
+    }
+    super::add_tags_to_stream::check_tag_characters(ctx, &name, tags.iter())?;
+    ctx.create_stream(
+        &name,
+        shard_count,
+        mode,
+        tags,
+        input.max_record_size_in_kib.unwrap_or(1024),
+    )
+    .await?;
+    Ok(Empty {})
+}

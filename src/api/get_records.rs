@@ -1,0 +1,82 @@
+use super::{encryption_type, hash_key_range, Ctx};
+use crate::error::ApiError;
+use crate::protocol::model::{ChildShard, GetRecordsInput, GetRecordsOutput, Record};
+use crate::protocol::types::{Blob, Timestamp};
+use crate::streams::iterator::{amz_time, ShardIterator};
+use crate::streams::sequence::{shard_id, SequenceNumber};
+use crate::streams::ITERATOR_TTL_MS;
+
+const DEFAULT_LIMIT: usize = 10_000;
+
+pub async fn get_records(ctx: &Ctx, input: GetRecordsInput) -> Result<GetRecordsOutput, ApiError> {
+    let text = input.shard_iterator.unwrap_or_default();
+    let iterator = ShardIterator::decode(&text, &ctx.signer)
+        .ok_or_else(|| ApiError::InvalidArgument("Invalid ShardIterator.".into()))?;
+    let now = ctx.now();
+    if now - iterator.issued_ms > ITERATOR_TTL_MS {
+        return Err(ApiError::ExpiredIterator(format!(
+            "Iterator expired. The iterator was created at time {} while right now it is {} which is further in the future than the tolerated delay of {ITERATOR_TTL_MS} milliseconds.",
+            amz_time(iterator.issued_ms),
+            amz_time(now)
+        )));
+    }
+    let sid = shard_id(iterator.shard_index);
+    let stream = ctx
+        .lookup(&iterator.stream_name)
+        .ok()
+        .filter(|s| s.id == iterator.stream_id)
+        .ok_or_else(|| ctx.shard_not_found(&iterator.stream_name, &sid))?;
+    let shard = stream
+        .shard(iterator.shard_index)
+        .ok_or_else(|| ctx.shard_not_found(&stream.name, &sid))?;
+    let limit = input.limit.map_or(DEFAULT_LIMIT, |l| l as usize);
+    let outcome = ctx.read(&stream, &shard, iterator.position, limit)?;
+    let encryption = stream
+        .with_meta(|m| (encryption_type(m) != "NONE").then(|| encryption_type(m).to_string()));
+    let records = outcome
+        .records
+        .into_iter()
+        .map(|r| Record {
+            sequence_number: SequenceNumber {
+                stream_id: stream.id,
+                shard_index: shard.index,
+                position: r.subseq,
+                arrival_ms: r.arrival_ms,
+            }
+            .to_string(),
+            approximate_arrival_timestamp: Timestamp(r.arrival_ms),
+            data: Blob(r.data),
+            partition_key: r.partition_key,
+            encryption_type: encryption.clone(),
+        })
+        .collect();
+    let next_shard_iterator = outcome.next_position.map(|position| {
+        ShardIterator {
+            position,
+            issued_ms: now,
+            ..iterator.clone()
+        }
+        .encode(&ctx.signer)
+    });
+    let child_shards = outcome.child_shards.map(|children| {
+        children
+            .iter()
+            .map(|c| ChildShard {
+                shard_id: shard_id(c.index),
+                parent_shards: c
+                    .parent
+                    .iter()
+                    .chain(&c.adjacent_parent)
+                    .map(|p| shard_id(*p))
+                    .collect(),
+                hash_key_range: hash_key_range(c),
+            })
+            .collect()
+    });
+    Ok(GetRecordsOutput {
+        records,
+        next_shard_iterator,
+        millis_behind_latest: outcome.millis_behind_latest,
+        child_shards,
+    })
+}

@@ -1,0 +1,86 @@
+use super::Ctx;
+use crate::error::ApiError;
+use crate::protocol::model::{GetShardIteratorInput, GetShardIteratorOutput};
+use crate::streams::iterator::ShardIterator;
+use crate::streams::sequence::{parse_shard_id, shard_id, SequenceNumber};
+
+pub async fn get_shard_iterator(
+    ctx: &Ctx,
+    input: GetShardIteratorInput,
+) -> Result<GetShardIteratorOutput, ApiError> {
+    let stream = ctx.resolve(input.stream_name.as_deref(), input.stream_arn.as_deref())?;
+    let requested = input.shard_id.unwrap_or_default();
+    let shard = parse_shard_id(&requested)
+        .and_then(|i| stream.shard(i))
+        .ok_or_else(|| ctx.shard_not_found(&stream.name, &requested))?;
+    let sid = shard_id(shard.index);
+    let kind = input.shard_iterator_type.unwrap_or_default();
+    let account = &ctx.config.account_id;
+    let now = ctx.now();
+    let must_either = |what: &str| {
+        ApiError::InvalidArgument(format!(
+            "Must either specify (1) AT_SEQUENCE_NUMBER or AFTER_SEQUENCE_NUMBER and StartingSequenceNumber or (2) TRIM_HORIZON or LATEST and no StartingSequenceNumber. Request specified {kind} and {what} StartingSequenceNumber."
+        ))
+    };
+    let position = match kind.as_str() {
+        "AT_SEQUENCE_NUMBER" | "AFTER_SEQUENCE_NUMBER" => {
+            let text = input
+                .starting_sequence_number
+                .as_deref()
+                .ok_or_else(|| must_either("no"))?;
+            let invalid = |why: &str| {
+                ApiError::InvalidArgument(format!(
+                    "StartingSequenceNumber {text} used in GetShardIterator on shard {sid} in stream {} under account {account} is invalid{why}.",
+                    stream.name
+                ))
+            };
+            let seq: SequenceNumber = text.parse().map_err(|_| invalid(""))?;
+            if seq.stream_id != stream.id {
+                return Err(invalid(" because it did not come from this stream"));
+            }
+            if seq.shard_index != shard.index {
+                return Err(ApiError::InvalidArgument(format!(
+                    "Invalid StartingSequenceNumber. It encodes {}, while it was used in a call to a shard with {sid}",
+                    shard_id(seq.shard_index)
+                )));
+            }
+            if kind == "AT_SEQUENCE_NUMBER" {
+                seq.position
+            } else {
+                seq.position.saturating_add(1)
+            }
+        }
+        _ if input.starting_sequence_number.is_some() && kind != "AT_TIMESTAMP" => {
+            return Err(must_either("also a"));
+        }
+        "TRIM_HORIZON" => 0,
+        "LATEST" => shard.visible() + 1,
+        _ => {
+            // AT_TIMESTAMP
+            let ts = input.timestamp.ok_or_else(|| {
+                ApiError::InvalidArgument(
+                    "Must specify timestampInMillis parameter for iterator of type AT_TIMESTAMP. Current request has no timestamp parameter.".into(),
+                )
+            })?;
+            if ts.0 > now {
+                return Err(ApiError::InvalidArgument(format!(
+                    "The timestampInMillis parameter cannot be greater than the currentTimestampInMillis. timestampInMillis: {}, currentTimestampInMillis: {now}",
+                    ts.0
+                )));
+            }
+            ctx.store
+                .first_subseq_at_or_after_time(shard.key, ts.0)?
+                .unwrap_or_else(|| shard.visible() + 1)
+        }
+    };
+    let iterator = ShardIterator {
+        stream_name: stream.name.clone(),
+        stream_id: stream.id,
+        shard_index: shard.index,
+        position,
+        issued_ms: now,
+    };
+    Ok(GetShardIteratorOutput {
+        shard_iterator: iterator.encode(&ctx.signer),
+    })
+}

@@ -1,0 +1,56 @@
+use super::put_record::{check_record_size, record_hash, writable_stream};
+use super::{encryption_type, record_size_limit, Ctx};
+use crate::error::ApiError;
+use crate::protocol::model::{PutRecordsInput, PutRecordsOutput, PutRecordsResultEntry};
+use crate::streams::sequence::shard_id;
+use crate::streams::PutEntry;
+
+/// The whole request's data and partition keys (the current API reference's limit).
+pub const MAX_REQUEST_BYTES: usize = 10 * 1024 * 1024;
+
+pub async fn put_records(ctx: &Ctx, input: PutRecordsInput) -> Result<PutRecordsOutput, ApiError> {
+    let stream = writable_stream(
+        ctx,
+        input.stream_name.as_deref(),
+        input.stream_arn.as_deref(),
+    )?;
+    let records = input.records.unwrap_or_default();
+    let (limit, encryption) = stream.with_meta(|m| (record_size_limit(m), encryption_type(m)));
+    let mut total = 0usize;
+    let mut entries = Vec::with_capacity(records.len());
+    for (i, r) in records.iter().enumerate() {
+        let data = r.data.as_ref().map(|d| d.0.as_slice()).unwrap_or_default();
+        let partition_key = r.partition_key.as_deref().unwrap_or_default();
+        check_record_size(
+            &format!("records.{}.member.data", i + 1),
+            data,
+            partition_key,
+            limit,
+        )?;
+        total += data.len() + partition_key.len();
+        entries.push(PutEntry {
+            hash: record_hash(r.explicit_hash_key.as_deref(), partition_key)?,
+            partition_key,
+            data,
+        });
+    }
+    if total > MAX_REQUEST_BYTES {
+        return Err(ApiError::InvalidArgument(
+            "Records size exceeds 10 MB limit".into(),
+        ));
+    }
+    let sequence_numbers = ctx.put(&stream, &entries, None).await?;
+    Ok(PutRecordsOutput {
+        failed_record_count: 0,
+        records: sequence_numbers
+            .iter()
+            .map(|s| PutRecordsResultEntry {
+                sequence_number: Some(s.to_string()),
+                shard_id: Some(shard_id(s.shard_index)),
+                error_code: None,
+                error_message: None,
+            })
+            .collect(),
+        encryption_type: (encryption != "NONE").then(|| encryption.to_string()),
+    })
+}

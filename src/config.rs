@@ -1,0 +1,51 @@
+//! Server settings, filled from the command line (see `main.rs`) or by tests.
+
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// Acknowledge a write only after the store has flushed it (group commit). The default.
+    Flush,
+    /// Acknowledge once written to the store's memory; the store flushes every 500 ms.
+    Relaxed,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `None` keeps everything in a temporary store that vanishes on exit (tests).
+    pub data_dir: Option<PathBuf>,
+    pub region: String,
+    pub account_id: String,
+    /// Open shards allowed across all streams (DescribeLimits.ShardLimit).
+    pub shard_limit: i64,
+    pub on_demand_stream_limit: i64,
+    /// How long a new stream stays CREATING.
+    pub create_delay_ms: i64,
+    /// How long a deleted stream stays DELETING.
+    pub delete_delay_ms: i64,
+    /// How long resharding and other updates keep a stream UPDATING.
+    pub update_delay_ms: i64,
+    pub durability: Durability,
+    /// How often the retention worker looks for expired records (real time).
+    pub retention_check_ms: u64,
+    /// Records trimmed per shard per batch, so trimming never stalls writers.
+    pub trim_batch: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            data_dir: None,
+            region: "us-east-1".into(),
+            account_id: "000000000000".into(),
+            shard_limit: 500,
+            on_demand_stream_limit: 50,
+            create_delay_ms: 0,
+            delete_delay_ms: 0,
+            update_delay_ms: 0,
+            durability: Durability::Flush,
+            retention_check_ms: 60_000,
+            trim_batch: 1_000,
+        }
+    }
+}

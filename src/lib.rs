@@ -1,0 +1,16 @@
+//! kinesd: a Kinesis Data Streams compatible server whose records are durable in sled.
+//!
+//! Layers: `protocol` (pure wire format) → `api` (one handler per operation) → `streams`
+//! (the domain) → the `shard-store` crate (storage). `server` wires them to HTTP.
+
+pub mod api;
+pub mod clock;
+pub mod config;
+pub mod error;
+pub mod protocol;
+pub mod server;
+pub mod streams;
+
+pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
+pub use config::{Config, Durability};
+pub use server::Server;

@@ -1,0 +1,275 @@
+//! The HTTP front: one listener speaking HTTP/1.1 and h2c (prior knowledge), the Kinesis
+//! protocol checks AWS makes before an operation runs, and the background retention worker.
+
+use crate::api;
+use crate::clock::SharedClock;
+use crate::config::Config;
+use crate::error::ApiError;
+use crate::protocol::{self, Encoding};
+use crate::streams::Registry;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::header::{HeaderValue, CONTENT_LENGTH, CONTENT_TYPE};
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use shard_store::Store;
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tokio::task::JoinSet;
+
+/// Largest request body read: a full PutRecords (10 MiB of data) in base64 plus JSON framing.
+pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+
+pub struct Server {
+    addr: SocketAddr,
+    registry: Arc<Registry>,
+    tasks: JoinSet<()>,
+}
+
+impl Server {
+    /// Opens the store, binds `addr` (port 0 picks a free one) and starts serving.
+    pub async fn start(
+        config: Config,
+        clock: SharedClock,
+        addr: SocketAddr,
+    ) -> std::io::Result<Server> {
+        let store = match &config.data_dir {
+            Some(dir) => Store::open(dir),
+            None => Store::open_temporary(),
+        }
+        .map_err(std::io::Error::other)?;
+        let registry = Registry::open(store, config, clock).map_err(std::io::Error::other)?;
+        let listener = TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
+        let mut tasks = JoinSet::new();
+        tasks.spawn(accept_loop(listener, registry.clone()));
+        tasks.spawn(retention_worker(registry.clone()));
+        Ok(Server {
+            addr,
+            registry,
+            tasks,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn registry(&self) -> &Arc<Registry> {
+        &self.registry
+    }
+
+    /// Stops accepting, ends open connections and makes everything written durable.
+    pub async fn shutdown(mut self) {
+        self.tasks.shutdown().await;
+        let store = self.registry.store.clone();
+        let _ = tokio::task::spawn_blocking(move || store.flush()).await;
+    }
+}
+
+async fn accept_loop(listener: TcpListener, registry: Arc<Registry>) {
+    let mut connections = JoinSet::new();
+    loop {
+        let (socket, _) = match listener.accept().await {
+            Ok(conn) => conn,
+            Err(e) => {
+                tracing::warn!(error = %e, "accept failed");
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let _ = socket.set_nodelay(true);
+        let registry = registry.clone();
+        connections.spawn(async move {
+            let service = hyper::service::service_fn(move |req| {
+                let registry = registry.clone();
+                async move { Ok::<_, Infallible>(handle(&registry, req).await) }
+            });
+            let builder = auto::Builder::new(TokioExecutor::new());
+            if let Err(e) = builder
+                .serve_connection(TokioIo::new(socket), service)
+                .await
+            {
+                tracing::debug!(error = %e, "connection ended with an error");
+            }
+        });
+        // Reap finished connections so the set does not grow without bound.
+        while connections.try_join_next().is_some() {}
+    }
+}
+
+/// Trims expired records and removes deleted streams' records, in bounded batches.
+async fn retention_worker(registry: Arc<Registry>) {
+    let period = std::time::Duration::from_millis(registry.config.retention_check_ms.max(10));
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(period) => {}
+            _ = registry.background.notified() => {}
+        }
+        let r = registry.clone();
+        match tokio::task::spawn_blocking(move || r.enforce_retention_fully()).await {
+            Ok(Ok(report)) if report.records_trimmed > 0 || report.streams_purged > 0 => {
+                tracing::info!(
+                    trimmed = report.records_trimmed,
+                    purged_streams = report.streams_purged,
+                    shards = report.shards_visited,
+                    "retention pass"
+                );
+            }
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, "retention pass failed"),
+            Err(e) => tracing::error!(error = %e, "retention worker panicked"),
+        }
+    }
+}
+
+fn request_id() -> String {
+    let b: [u8; 16] = rand::random();
+    format!(
+        "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
+        u32::from_be_bytes([b[0], b[1], b[2], b[3]]),
+        u16::from_be_bytes([b[4], b[5]]),
+        u16::from_be_bytes([b[6], b[7]]) & 0x0fff,
+        (u16::from_be_bytes([b[8], b[9]]) & 0x3fff) | 0x8000,
+        u64::from_be_bytes([0, 0, b[10], b[11], b[12], b[13], b[14], b[15]])
+    )
+}
+
+fn respond(status: u16, content_type: &'static str, body: Vec<u8>) -> Response<Full<Bytes>> {
+    let mut resp = Response::new(Full::new(Bytes::from(body)));
+    *resp.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
+    let headers = resp.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if let Ok(id) = HeaderValue::from_str(&request_id()) {
+        headers.insert("x-amzn-RequestId", id.clone());
+        headers.insert("x-amz-id-2", id);
+    }
+    resp
+}
+
+fn error_response(encoding: Encoding, error: &ApiError) -> Response<Full<Bytes>> {
+    respond(
+        error.status(),
+        encoding.content_type(),
+        protocol::render_error(encoding, error),
+    )
+}
+
+/// AWS checks, in this order: method, body present, operation known, authentication.
+async fn handle(registry: &Registry, req: Request<Incoming>) -> Response<Full<Bytes>> {
+    if req.method() != Method::POST {
+        let body = "<AccessDeniedException>\n  <Message>Unable to determine service/operation name to be authorized</Message>\n</AccessDeniedException>\n";
+        return respond(403, "application/xml", body.as_bytes().to_vec());
+    }
+    let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
+    let encoding = Encoding::from_content_type(header("content-type"));
+    let operation = protocol::parse_target(header("x-amz-target"));
+    let auth = check_auth(header("authorization"), req.uri().query(), |n| {
+        header(n).is_some()
+    });
+    let declared_len = header("content-length").and_then(|v| v.parse::<u64>().ok());
+    if declared_len.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+        return too_large(encoding);
+    }
+    let body = match Limited::new(req.into_body(), MAX_BODY_BYTES)
+        .collect()
+        .await
+    {
+        Ok(collected) => collected.to_bytes(),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => return too_large(encoding),
+        Err(_) => return error_response(encoding, &ApiError::Serialization(None)),
+    };
+    let result = async {
+        if body.iter().all(u8::is_ascii_whitespace) {
+            operation?;
+            return Err(ApiError::Serialization(None));
+        }
+        if encoding == Encoding::Json
+            && body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{')
+        {
+            return Err(ApiError::Serialization(None));
+        }
+        let op = operation?;
+        auth?;
+        api::dispatch(registry, op, encoding, &body).await
+    }
+    .await;
+    match result {
+        Ok(bytes) => {
+            let mut resp = respond(200, encoding.content_type(), bytes);
+            if resp.body().size_hint_zero() {
+                resp.headers_mut()
+                    .insert(CONTENT_LENGTH, HeaderValue::from_static("0"));
+            }
+            resp
+        }
+        Err(e) => error_response(encoding, &e),
+    }
+}
+
+trait SizeHintZero {
+    fn size_hint_zero(&self) -> bool;
+}
+
+impl SizeHintZero for Full<Bytes> {
+    fn size_hint_zero(&self) -> bool {
+        hyper::body::Body::size_hint(self).exact() == Some(0)
+    }
+}
+
+fn too_large(encoding: Encoding) -> Response<Full<Bytes>> {
+    let mut resp = error_response(
+        encoding,
+        &ApiError::Serialization(Some(format!(
+            "Request body exceeds the maximum of {MAX_BODY_BYTES} bytes"
+        ))),
+    );
+    *resp.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
+    resp.headers_mut()
+        .insert("connection", HeaderValue::from_static("close"));
+    resp
+}
+
+/// Any well-formed SigV4 header (or presigned query) is accepted; signatures are not verified.
+fn check_auth(
+    authorization: Option<&str>,
+    query: Option<&str>,
+    has_header: impl Fn(&str) -> bool,
+) -> Result<(), ApiError> {
+    let query_auth = query.is_some_and(|q| q.contains("X-Amz-Algorithm="));
+    match (authorization, query_auth) {
+        (Some(_), true) => Err(ApiError::IncompleteSignature(
+            "Found both 'X-Amz-Algorithm' as a query-string param and 'Authorization' as HTTP header.".into(),
+        )),
+        (None, false) => Err(ApiError::MissingAuthenticationToken),
+        (None, true) => Ok(()),
+        (Some(auth), false) => {
+            let mut missing = String::new();
+            for param in ["Credential", "Signature", "SignedHeaders"] {
+                if !auth.contains(&format!("{param}=")) {
+                    missing.push_str(&format!(
+                        "Authorization header requires '{param}' parameter. "
+                    ));
+                }
+            }
+            if !has_header("x-amz-date") && !has_header("date") {
+                missing.push_str("Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. ");
+            }
+            if missing.is_empty() {
+                Ok(())
+            } else {
+                Err(ApiError::IncompleteSignature(format!(
+                    "{missing}Authorization={auth}"
+                )))
+            }
+        }
+    }
+}
