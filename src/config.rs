@@ -25,11 +25,15 @@ pub struct Config {
     pub delete_delay_ms: i64,
     /// How long resharding and other updates keep a stream UPDATING.
     pub update_delay_ms: i64,
+    /// How long a registered consumer stays CREATING, and a deregistered one DELETING.
+    pub consumer_delay_ms: i64,
     pub durability: Durability,
     /// How often the retention worker looks for expired records (real time).
     pub retention_check_ms: u64,
     /// Records trimmed per shard per batch, so trimming never stalls writers.
     pub trim_batch: usize,
+    /// TLS on the listening port (next to plain HTTP/1.1 and h2c); see `tls.rs`.
+    pub tls: crate::tls::TlsConfig,
 }
 
 impl Default for Config {
@@ -43,9 +47,11 @@ impl Default for Config {
             create_delay_ms: 0,
             delete_delay_ms: 0,
             update_delay_ms: 0,
+            consumer_delay_ms: 0,
             durability: Durability::Flush,
             retention_check_ms: 60_000,
             trim_batch: 1_000,
+            tls: crate::tls::TlsConfig::default(),
         }
     }
 }

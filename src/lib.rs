@@ -10,6 +10,7 @@ pub mod error;
 pub mod protocol;
 pub mod server;
 pub mod streams;
+pub mod tls;
 
 pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
 pub use config::{Config, Durability};

@@ -45,11 +45,26 @@ struct Args {
     /// Milliseconds a stream stays UPDATING after resharding and other updates.
     #[arg(long, default_value_t = 0)]
     update_stream_ms: i64,
+    /// Milliseconds a registered consumer stays CREATING (and a deregistered one DELETING).
+    #[arg(long, default_value_t = 0)]
+    consumer_ms: i64,
     #[arg(long, value_enum, default_value = "flush")]
     durability: DurabilityArg,
     /// Milliseconds between retention passes.
     #[arg(long, default_value_t = 60_000)]
     retention_check_ms: u64,
+    /// Serve plain HTTP only (no TLS on the port).
+    #[arg(long, env = "KINESD_NO_TLS")]
+    no_tls: bool,
+    /// PEM certificate chain to serve over TLS instead of the generated one.
+    #[arg(long, requires = "tls_key", env = "KINESD_TLS_CERT")]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert.
+    #[arg(long, requires = "tls_cert", env = "KINESD_TLS_KEY")]
+    tls_key: Option<PathBuf>,
+    /// Extra DNS name or IP address for the generated certificate (repeatable).
+    #[arg(long = "tls-name", value_name = "NAME")]
+    tls_names: Vec<String>,
 }
 
 #[tokio::main]
@@ -70,11 +85,18 @@ async fn main() {
         create_delay_ms: args.create_stream_ms,
         delete_delay_ms: args.delete_stream_ms,
         update_delay_ms: args.update_stream_ms,
+        consumer_delay_ms: args.consumer_ms,
         durability: match args.durability {
             DurabilityArg::Flush => Durability::Flush,
             DurabilityArg::Relaxed => Durability::Relaxed,
         },
         retention_check_ms: args.retention_check_ms,
+        tls: kinesd::tls::TlsConfig {
+            enabled: !args.no_tls,
+            cert_path: args.tls_cert,
+            key_path: args.tls_key,
+            extra_names: args.tls_names,
+        },
         ..Config::default()
     };
     let addr: SocketAddr = match format!("{}:{}", args.host, args.port).parse() {
@@ -94,6 +116,48 @@ async fn main() {
     // Tests and scripts read this line to find the port.
     println!("kinesd listening on {}", server.endpoint());
     let _ = std::io::stdout().flush();
+    let temporary_ca = announce_tls(&server);
     let _ = tokio::signal::ctrl_c().await;
     server.shutdown().await;
+    if let Some(path) = temporary_ca {
+        let _ = std::fs::remove_file(path);
+    }
+}
+
+/// Tells on stderr where TLS is and which CA to trust. An in-memory server's CA is written to a
+/// temporary file so that clients have a path to pass to `--ca-bundle` / `AWS_CA_BUNDLE`;
+/// that file is returned, to be removed on exit.
+fn announce_tls(server: &Server) -> Option<PathBuf> {
+    let https = server.https_endpoint()?;
+    let mut temporary = None;
+    let ca = match (server.tls_ca_path(), server.tls_ca_pem()) {
+        (Some(path), _) => Some(path.to_path_buf()),
+        (None, Some(pem)) => {
+            let path = std::env::temp_dir().join(format!(
+                "kinesd-ca-{}-{}.pem",
+                server.local_addr().port(),
+                std::process::id()
+            ));
+            match std::fs::write(&path, pem) {
+                Ok(()) => {
+                    temporary = Some(path.clone());
+                    Some(path)
+                }
+                Err(e) => {
+                    eprintln!("kinesd: cannot write the TLS CA to {}: {e}", path.display());
+                    None
+                }
+            }
+        }
+        (None, None) => None,
+    };
+    match ca {
+        Some(path) => eprintln!(
+            "kinesd: TLS on the same port ({https}); trust the CA in {} (e.g. AWS_CA_BUNDLE={})",
+            path.display(),
+            path.display()
+        ),
+        None => eprintln!("kinesd: TLS on the same port ({https}) with the given certificate"),
+    }
+    temporary
 }

@@ -28,6 +28,9 @@ pub struct Server {
     addr: SocketAddr,
     registry: Arc<Registry>,
     tasks: JoinSet<()>,
+    /// The generated TLS CA (PEM, and its file with a data directory); see `tls.rs`.
+    tls_ca: Option<(String, Option<std::path::PathBuf>)>,
+    tls_enabled: bool,
 }
 
 impl Server {
@@ -37,6 +40,7 @@ impl Server {
         clock: SharedClock,
         addr: SocketAddr,
     ) -> std::io::Result<Server> {
+        let tls = crate::tls::setup(&config.tls, config.data_dir.as_deref())?;
         let store = match &config.data_dir {
             Some(dir) => Store::open(dir),
             None => Store::open_temporary(),
@@ -46,12 +50,17 @@ impl Server {
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let mut tasks = JoinSet::new();
-        tasks.spawn(accept_loop(listener, registry.clone()));
+        let acceptor = tls.as_ref().map(|t| t.acceptor.clone());
+        let tls_enabled = tls.is_some();
+        let tls_ca = tls.and_then(|t| t.ca_pem.map(|pem| (pem, t.ca_path)));
+        tasks.spawn(accept_loop(listener, registry.clone(), acceptor));
         tasks.spawn(retention_worker(registry.clone()));
         Ok(Server {
             addr,
             registry,
             tasks,
+            tls_ca,
+            tls_enabled,
         })
     }
 
@@ -63,6 +72,28 @@ impl Server {
         format!("http://{}", self.addr)
     }
 
+    /// The same port over TLS (`None` when TLS is off); `localhost` for a wildcard address.
+    pub fn https_endpoint(&self) -> Option<String> {
+        self.tls_enabled.then(|| {
+            if self.addr.ip().is_unspecified() {
+                format!("https://localhost:{}", self.addr.port())
+            } else {
+                format!("https://{}", self.addr)
+            }
+        })
+    }
+
+    /// The PEM of the generated CA that signed the TLS certificate (`None` when TLS is off or
+    /// the certificate was supplied by the user).
+    pub fn tls_ca_pem(&self) -> Option<String> {
+        self.tls_ca.as_ref().map(|(pem, _)| pem.clone())
+    }
+
+    /// Where that CA certificate is stored (`<data-dir>/tls/ca.pem`); `None` in memory.
+    pub fn tls_ca_path(&self) -> Option<&std::path::Path> {
+        self.tls_ca.as_ref().and_then(|(_, path)| path.as_deref())
+    }
+
     pub fn registry(&self) -> &Arc<Registry> {
         &self.registry
     }
@@ -70,12 +101,22 @@ impl Server {
     /// Stops accepting, ends open connections and makes everything written durable.
     pub async fn shutdown(mut self) {
         self.tasks.shutdown().await;
-        let store = self.registry.store.clone();
-        let _ = tokio::task::spawn_blocking(move || store.flush()).await;
+        let registry = self.registry;
+        // Dropping the last registry joins the flusher and closes the store, releasing its lock
+        // so the same data directory can be opened again at once.
+        let _ = tokio::task::spawn_blocking(move || {
+            let _ = registry.store.flush();
+            drop(registry);
+        })
+        .await;
     }
 }
 
-async fn accept_loop(listener: TcpListener, registry: Arc<Registry>) {
+async fn accept_loop(
+    listener: TcpListener,
+    registry: Arc<Registry>,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+) {
     let mut connections = JoinSet::new();
     loop {
         let (socket, _) = match listener.accept().await {
@@ -88,7 +129,16 @@ async fn accept_loop(listener: TcpListener, registry: Arc<Registry>) {
         };
         let _ = socket.set_nodelay(true);
         let registry = registry.clone();
+        let tls = tls.clone();
         connections.spawn(async move {
+            // TLS or plain, told apart by the first byte; both then speak HTTP/1.1 or h2.
+            let socket = match crate::tls::accept(socket, tls.as_ref()).await {
+                Ok(conn) => conn,
+                Err(e) => {
+                    tracing::debug!(error = %e, "TLS handshake failed");
+                    return;
+                }
+            };
             let service = hyper::service::service_fn(move |req| {
                 let registry = registry.clone();
                 async move { Ok::<_, Infallible>(handle(&registry, req).await) }

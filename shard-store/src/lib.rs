@@ -33,6 +33,7 @@
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 /// Result type of every fallible store operation.
 pub type Result<T> = std::result::Result<T, StoreError>;
@@ -59,6 +60,34 @@ fn engine_err(e: sled::Error) -> StoreError {
         }
         other => StoreError::Io(other.to_string()),
     }
+}
+
+/// How long `Store::open` keeps retrying while the directory lock is held.
+const LOCK_WAIT: Duration = Duration::from_secs(2);
+
+/// sled 0.34 releases its directory lock asynchronously: for a few milliseconds after
+/// the last handle is dropped, internal I/O threads still hold it, so reopening the same
+/// directory in-process (a restart in tests, a server rebuilt on the same data dir)
+/// fails with "could not acquire lock" (spacejam/sled#1234, #1289). Retry briefly; a
+/// lock held by a live second process lasts far longer than `LOCK_WAIT` and still
+/// surfaces as an error.
+fn open_waiting_for_lock(config: &sled::Config) -> Result<sled::Db> {
+    let deadline = Instant::now() + LOCK_WAIT;
+    let mut pause = Duration::from_millis(5);
+    loop {
+        match config.open() {
+            Err(e) if is_lock_contention(&e) && Instant::now() < deadline => {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(100));
+            }
+            other => return other.map_err(engine_err),
+        }
+    }
+}
+
+fn is_lock_contention(e: &sled::Error) -> bool {
+    // sled reports it as a generic io::Error; the message is the only discriminator.
+    matches!(e, sled::Error::Io(io) if io.to_string().contains("could not acquire lock"))
 }
 
 /// Identifies one shard: the stream's numeric id (never reused, see
@@ -147,6 +176,14 @@ fn subseq_of_key(key: &[u8]) -> Result<u64> {
     Ok(u64::from_be_bytes(raw))
 }
 
+/// Says where a decoding error happened without repeating the variant's own prefix.
+fn with_context(e: StoreError, at: std::fmt::Arguments<'_>) -> StoreError {
+    match e {
+        StoreError::Corrupt(msg) => StoreError::Corrupt(format!("{at}: {msg}")),
+        StoreError::Io(msg) => StoreError::Io(format!("{at}: {msg}")),
+    }
+}
+
 /// Strips and checks the version byte shared by every stored value.
 fn versioned_body<'v>(value: &'v [u8], what: &str) -> Result<&'v [u8]> {
     match value.split_first() {
@@ -221,7 +258,7 @@ impl<'v> RecordView<'v> {
         self.pk.len() + self.data.len()
     }
 
-    fn to_owned(&self, subseq: u64) -> Result<StoredRecord> {
+    fn to_stored(&self, subseq: u64) -> Result<StoredRecord> {
         let partition_key = std::str::from_utf8(self.pk)
             .map_err(|e| StoreError::Corrupt(format!("record {subseq}: partition key: {e}")))?
             .to_owned();
@@ -294,7 +331,7 @@ impl Store {
     }
 
     fn from_config(config: sled::Config) -> Result<Store> {
-        let db = config.open().map_err(engine_err)?;
+        let db = open_waiting_for_lock(&config)?;
         let records = db.open_tree("records").map_err(engine_err)?;
         let catalog = db.open_tree("catalog").map_err(engine_err)?;
         Ok(Store {
@@ -368,7 +405,7 @@ impl Store {
                 })?;
             let stream = u64::from_be_bytes(raw);
             let doc = versioned_body(&value, "stream meta")
-                .map_err(|e| StoreError::Corrupt(format!("stream {stream}: {e}")))?;
+                .map_err(|e| with_context(e, format_args!("stream {stream}")))?;
             out.push((stream, doc.to_vec()));
         }
         Ok(out)
@@ -439,13 +476,13 @@ impl Store {
             let (key, value) = item.map_err(engine_err)?;
             let subseq = subseq_of_key(&key)?;
             let view = RecordView::parse(&value)
-                .map_err(|e| StoreError::Corrupt(format!("{shard:?} subseq {subseq}: {e}")))?;
+                .map_err(|e| with_context(e, format_args!("{shard:?} subseq {subseq}")))?;
             let size = view.billed_len();
             if !out.is_empty() && (total >= max_bytes || total.saturating_add(size) > max_bytes) {
                 break;
             }
             total = total.saturating_add(size);
-            out.push(view.to_owned(subseq)?);
+            out.push(view.to_stored(subseq)?);
         }
         Ok(out)
     }
@@ -484,7 +521,7 @@ impl Store {
                 let (key, value) = item.map_err(engine_err)?;
                 let subseq = subseq_of_key(&key)?;
                 let view = RecordView::parse(&value)
-                    .map_err(|e| StoreError::Corrupt(format!("{shard:?} subseq {subseq}: {e}")))?;
+                    .map_err(|e| with_context(e, format_args!("{shard:?} subseq {subseq}")))?;
                 Ok(Some((subseq, view.arrival_ms)))
             }
             None => Ok(None),
@@ -538,7 +575,7 @@ impl Store {
                 answer = s;
             } else if s < hi {
                 // Jump to the stored record itself: skips the empty key space in between.
-                lo = s.saturating_sub(1).max(lo);
+                lo = s;
             } else {
                 // Only reachable under a concurrent trim; fall back to plain bisection.
                 lo = mid;
@@ -570,7 +607,7 @@ impl Store {
             let (key, value) = item.map_err(engine_err)?;
             let subseq = subseq_of_key(&key)?;
             let view = RecordView::parse(&value)
-                .map_err(|e| StoreError::Corrupt(format!("{shard:?} subseq {subseq}: {e}")))?;
+                .map_err(|e| with_context(e, format_args!("{shard:?} subseq {subseq}")))?;
             if view.arrival_ms >= cutoff_ms {
                 break;
             }
@@ -593,7 +630,8 @@ impl Store {
     /// Removes up to `max` records of the stream (all shards, lowest keys first) in one
     /// atomic batch; the batch that removes the last record also removes the stream's
     /// high-water marks. Call until `done`; afterwards `last_subseq` of every shard of
-    /// the stream is None. With `max == 0` nothing is deleted.
+    /// the stream is None. With `max == 0` no record is deleted (the marks still go if
+    /// no record is left).
     ///
     /// The caller must stop appending to the stream first, or `done` is meaningless.
     pub fn delete_stream_records(&self, stream: u64, max: usize) -> Result<TrimReport> {
@@ -641,7 +679,7 @@ impl Store {
             let (key, value) = item.map_err(engine_err)?;
             let view = RecordView::parse(&value).map_err(|e| {
                 let at = subseq_of_key(&key).map_or_else(|_| "?".into(), |s| s.to_string());
-                StoreError::Corrupt(format!("{shard:?} subseq {at}: {e}"))
+                with_context(e, format_args!("{shard:?} subseq {at}"))
             })?;
             count += 1;
             bytes += view.billed_len() as u64;
@@ -715,7 +753,7 @@ mod tests {
         assert_eq!(v[0], 1);
         let view = RecordView::parse(&v).unwrap();
         assert_eq!(
-            view.to_owned(9).unwrap(),
+            view.to_stored(9).unwrap(),
             StoredRecord {
                 subseq: 9,
                 arrival_ms: -5,
@@ -791,6 +829,12 @@ mod tests {
             .unwrap();
         assert_corrupt(store.first_record_position(S));
         assert_corrupt(store.first_subseq_at_or_after_time(S, 0));
+        let msg = store.read(S, 0, 1, 1).unwrap_err().to_string();
+        assert_eq!(
+            msg,
+            "corrupt stored value: ShardKey { stream: 7, shard: 2 } subseq 1: \
+             record: unknown format version 9"
+        );
     }
 
     #[test]

@@ -461,6 +461,48 @@ fn stream_ids_increase_across_restarts() {
 }
 
 #[test]
+fn rapid_reopen_of_the_same_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    for i in 0..30u64 {
+        let store = Store::open(dir.path()).unwrap();
+        assert_eq!(
+            store
+                .last_subseq(ShardKey {
+                    stream: 1,
+                    shard: 0
+                })
+                .unwrap(),
+            i.checked_sub(1)
+        );
+        store
+            .append(
+                ShardKey {
+                    stream: 1,
+                    shard: 0,
+                },
+                &[NewRecord {
+                    subseq: i,
+                    arrival_ms: 0,
+                    partition_key: "k",
+                    data: b"",
+                }],
+            )
+            .unwrap();
+        store.flush().unwrap();
+    }
+}
+
+#[test]
+fn second_open_of_a_held_directory_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let _held = Store::open(dir.path()).unwrap();
+    match Store::open(dir.path()) {
+        Err(shard_store::StoreError::Io(msg)) => assert!(msg.contains("lock"), "{msg}"),
+        other => panic!("expected an Io error, got {other:?}"),
+    }
+}
+
+#[test]
 fn open_creates_missing_directory() {
     let dir = tempfile::tempdir().unwrap();
     let nested = dir.path().join("a/b/c");

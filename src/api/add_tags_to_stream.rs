@@ -4,7 +4,7 @@ use crate::error::ApiError;
 use crate::protocol::model::{AddTagsToStreamInput, Empty};
 
 /// AWS's tag alphabet: Unicode letters and digits, white space, and `_ . / = + - @ :`.
-fn tag_char_ok(c: char) -> bool {
+pub(crate) fn tag_char_ok(c: char) -> bool {
     c.is_alphanumeric() || c.is_whitespace() || "_./=+-@:".contains(c)
 }
 

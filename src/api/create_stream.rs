@@ -39,13 +39,26 @@ pub async fn create_stream(ctx: &Ctx, input: CreateStreamInput) -> Result<Empty,
         )));
     }
     super::add_tags_to_stream::check_tag_characters(ctx, &name, tags.iter())?;
-    ctx.create_stream(
-        &name,
-        shard_count,
-        mode,
-        tags,
-        input.max_record_size_in_kib.unwrap_or(1024),
-    )
-    .await?;
+    if let Some(mibps) = input.warm_throughput_mibps {
+        super::warm_throughput::check_warm_throughput(ctx, &name, mode, mibps)?;
+    }
+    let stream = ctx
+        .create_stream(
+            &name,
+            shard_count,
+            mode,
+            tags,
+            input.max_record_size_in_kib.unwrap_or(1024),
+        )
+        .await?;
+    if let Some(mibps) = input.warm_throughput_mibps {
+        // Warm from the moment the stream turns ACTIVE.
+        ctx.update_meta(&stream, |m| {
+            let active_at = m.active_at_ms;
+            super::warm_throughput::set_warm_throughput(m, mibps, active_at, active_at);
+            Ok(())
+        })
+        .await?;
+    }
     Ok(Empty {})
 }

@@ -41,7 +41,7 @@ pub async fn describe_stream(
             has_more_shards: candidates.len() > limit,
             retention_period_hours: meta.retention_hours,
             stream_creation_timestamp: Timestamp(meta.created_ms),
-            enhanced_monitoring: enhanced_monitoring(),
+            enhanced_monitoring: enhanced_monitoring(&meta),
             encryption_type: encryption_type(&meta).to_string(),
             key_id: meta.encryption_key.clone(),
         },

@@ -1,21 +1,43 @@
 //! One file per operation: `async fn(&Ctx, Input) -> Result<Output, ApiError>`, no HTTP here.
 
+mod account_settings;
 mod add_tags_to_stream;
 mod create_stream;
+mod delete_resource_policy;
 mod delete_stream;
+mod deregister_stream_consumer;
 mod describe_limits;
 mod describe_stream;
+mod describe_stream_consumer;
 mod describe_stream_summary;
+mod encryption;
+mod enhanced_monitoring;
 mod get_records;
+mod get_resource_policy;
 mod get_shard_iterator;
 mod list_shards;
+mod list_stream_consumers;
 mod list_streams;
+mod list_tags_for_resource;
 mod list_tags_for_stream;
+mod merge_shards;
 mod put_record;
 mod put_records;
+mod put_resource_policy;
+mod register_stream_consumer;
 mod remove_tags_from_stream;
 mod retention;
+mod split_shard;
+mod state;
+mod tag_resource;
+mod tagging;
 mod tokens;
+mod untag_resource;
+mod update_max_record_size;
+mod update_shard_count;
+mod update_stream_mode;
+mod update_stream_warm_throughput;
+mod warm_throughput;
 
 use crate::error::ApiError;
 use crate::protocol::model::{self, HashKeyRange, SequenceNumberRange};
@@ -65,6 +87,40 @@ pub async fn dispatch(
         }
         Operation::ListTagsForStream => call!(list_tags_for_stream::list_tags_for_stream),
         Operation::DescribeLimits => call!(describe_limits::describe_limits),
+        Operation::RegisterStreamConsumer => {
+            call!(register_stream_consumer::register_stream_consumer)
+        }
+        Operation::DescribeStreamConsumer => {
+            call!(describe_stream_consumer::describe_stream_consumer)
+        }
+        Operation::ListStreamConsumers => call!(list_stream_consumers::list_stream_consumers),
+        Operation::DeregisterStreamConsumer => {
+            call!(deregister_stream_consumer::deregister_stream_consumer)
+        }
+        Operation::TagResource => call!(tag_resource::tag_resource),
+        Operation::UntagResource => call!(untag_resource::untag_resource),
+        Operation::ListTagsForResource => call!(list_tags_for_resource::list_tags_for_resource),
+        Operation::PutResourcePolicy => call!(put_resource_policy::put_resource_policy),
+        Operation::GetResourcePolicy => call!(get_resource_policy::get_resource_policy),
+        Operation::DeleteResourcePolicy => call!(delete_resource_policy::delete_resource_policy),
+        Operation::StartStreamEncryption => call!(encryption::start_stream_encryption),
+        Operation::StopStreamEncryption => call!(encryption::stop_stream_encryption),
+        Operation::EnableEnhancedMonitoring => {
+            call!(enhanced_monitoring::enable_enhanced_monitoring)
+        }
+        Operation::DisableEnhancedMonitoring => {
+            call!(enhanced_monitoring::disable_enhanced_monitoring)
+        }
+        Operation::UpdateStreamMode => call!(update_stream_mode::update_stream_mode),
+        Operation::UpdateMaxRecordSize => call!(update_max_record_size::update_max_record_size),
+        Operation::UpdateStreamWarmThroughput => {
+            call!(update_stream_warm_throughput::update_stream_warm_throughput)
+        }
+        Operation::DescribeAccountSettings => call!(account_settings::describe_account_settings),
+        Operation::UpdateAccountSettings => call!(account_settings::update_account_settings),
+        Operation::SplitShard => call!(split_shard::split_shard),
+        Operation::MergeShards => call!(merge_shards::merge_shards),
+        Operation::UpdateShardCount => call!(update_shard_count::update_shard_count),
         other => Err(ApiError::UnknownOperation(Some(format!(
             "Operation {} is not supported by this version of kinesd.",
             other.name()
@@ -99,10 +155,10 @@ pub(crate) fn stream_mode(meta: &StreamMeta) -> model::StreamModeDetails {
     }
 }
 
-/// `EnhancedMonitoring` as AWS reports it with no metrics enabled.
-pub(crate) fn enhanced_monitoring() -> Vec<model::EnhancedMetrics> {
+/// `EnhancedMonitoring` as AWS reports it: one entry, with an empty list when none is enabled.
+pub(crate) fn enhanced_monitoring(meta: &StreamMeta) -> Vec<model::EnhancedMetrics> {
     vec![model::EnhancedMetrics {
-        shard_level_metrics: Vec::new(),
+        shard_level_metrics: meta.shard_level_metrics.clone(),
     }]
 }
 

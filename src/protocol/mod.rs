@@ -1,7 +1,9 @@
 //! The wire protocol, kept pure: bytes in, typed requests out; typed responses and errors in,
 //! bytes out. No I/O, no runtime, no business rules — and the only place errors are rendered.
 
+pub mod cbor;
 pub mod model;
+pub mod reshard_model;
 pub mod types;
 pub mod validate;
 
@@ -118,11 +120,7 @@ pub fn decode<T: DeserializeOwned + Validate>(
             }
             serde_json::from_slice(body).map_err(json_error)?
         }
-        Encoding::Cbor => {
-            return Err(ApiError::Serialization(Some(
-                "CBOR requests are not supported by this version of kinesd; send application/x-amz-json-1.1".into(),
-            )))
-        }
+        Encoding::Cbor => cbor::decode(body)?,
     };
     input.validate()?;
     Ok(input)
@@ -132,10 +130,15 @@ fn json_error(e: serde_json::Error) -> ApiError {
     if e.is_syntax() || e.is_eof() {
         return ApiError::Serialization(None);
     }
-    // Our visitors already speak Coral ("... can not be converted to ..."); serde's own type
-    // errors are turned into the same shape.
     let text = e.to_string();
-    let text = text.split(" at line ").next().unwrap_or(&text).to_string();
+    let text = text.split(" at line ").next().unwrap_or(&text);
+    serde_error(text)
+}
+
+/// Our visitors already speak Coral ("... can not be converted to ..."); serde's own type
+/// errors (the same texts from serde_json and ciborium) are turned into the same shape.
+fn serde_error(text: &str) -> ApiError {
+    let text = text.to_string();
     let message = if let Some(rest) = text.strip_prefix("invalid type: ") {
         let found = rest.split(',').next().unwrap_or(rest);
         let expected = rest.rsplit("expected ").next().unwrap_or("");
@@ -177,7 +180,8 @@ fn json_error(e: serde_json::Error) -> ApiError {
 /// Encodes a successful answer. Operations without output members answer with an empty body.
 pub fn encode<T: Serialize>(encoding: Encoding, output: &T) -> Vec<u8> {
     match encoding {
-        Encoding::Json | Encoding::Cbor => {
+        Encoding::Cbor => cbor::encode(output),
+        Encoding::Json => {
             let body = serde_json::to_vec(output).unwrap_or_else(|_| b"{}".to_vec());
             if body == b"{}" {
                 Vec::new()
@@ -188,8 +192,12 @@ pub fn encode<T: Serialize>(encoding: Encoding, output: &T) -> Vec<u8> {
     }
 }
 
-/// Renders an error body: `{"__type": "...", "message": "..."}` (message omitted when AWS omits it).
-pub fn render_error(_encoding: Encoding, error: &ApiError) -> Vec<u8> {
+/// Renders an error body: `{"__type": "...", "message": "..."}` (message omitted when AWS omits it),
+/// as JSON or as a CBOR map of the same two text strings.
+pub fn render_error(encoding: Encoding, error: &ApiError) -> Vec<u8> {
+    if encoding == Encoding::Cbor {
+        return cbor::render_error(error.type_name(), error.message());
+    }
     #[derive(Serialize)]
     struct Body<'a> {
         __type: &'a str,

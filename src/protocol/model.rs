@@ -8,6 +8,10 @@ use crate::error::ApiError;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+#[path = "model_more.rs"]
+mod more;
+pub use more::*;
+
 /// Shape validation from the API model; business rules live in `api/`.
 pub trait Validate {
     fn validate(&self) -> Result<(), ApiError>;
@@ -268,6 +272,8 @@ pub struct StreamDescriptionSummary {
     pub consumer_count: i64,
     #[serde(rename = "MaxRecordSizeInKiB")]
     pub max_record_size_in_kib: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warm_throughput: Option<WarmThroughputObject>,
 }
 
 #[derive(Debug, Serialize)]

@@ -89,10 +89,25 @@ impl<'de> Deserialize<'de> for Blob {
                     "class java.math.BigDecimal can not be converted to a Blob",
                 ))
             }
+            fn visit_enum<A: de::EnumAccess<'de>>(self, data: A) -> Result<Blob, A::Error> {
+                // A tagged CBOR byte string (ciborium surfaces tags as enums): ignore the tag.
+                use de::VariantAccess;
+                let (_, content) = data.variant::<de::IgnoredAny>()?;
+                content.newtype_variant_seed(BlobVisitor)
+            }
+        }
+        impl<'de> de::DeserializeSeed<'de> for BlobVisitor {
+            type Value = Blob;
+            fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Blob, D::Error> {
+                d.deserialize_any(self)
+            }
         }
         d.deserialize_any(BlobVisitor)
     }
 }
+
+/// In CBOR, a floating-point timestamp below this is read as epoch seconds, not milliseconds.
+pub const CBOR_FLOAT_SECONDS_BELOW: f64 = 1e11;
 
 /// A point in time with millisecond precision (milliseconds since the Unix epoch).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -129,8 +144,24 @@ impl<'de> Deserialize<'de> for Timestamp {
                 if !v.is_finite() {
                     return Err(E::custom("Invalid timestamp"));
                 }
-                let ms = if self.seconds { v * 1000.0 } else { v };
+                // CBOR (`seconds == false`) carries epoch milliseconds, tagged with tag 1 or not
+                // (AWS's deviation from RFC 8949). A float below 1e11 (which as milliseconds
+                // would be early 1973) is taken to be RFC 8949 epoch seconds instead.
+                let ms = if self.seconds || v.abs() < CBOR_FLOAT_SECONDS_BELOW {
+                    v * 1000.0
+                } else {
+                    v
+                };
+                if ms.abs() > i64::MAX as f64 {
+                    return Err(E::custom("Invalid timestamp"));
+                }
                 Ok(Timestamp(ms.round() as i64))
+            }
+        }
+        impl<'de> de::DeserializeSeed<'de> for TsVisitor {
+            type Value = Timestamp;
+            fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Timestamp, D::Error> {
+                d.deserialize_any(self)
             }
         }
         impl<'de> Visitor<'de> for TsVisitor {
@@ -162,6 +193,13 @@ impl<'de> Deserialize<'de> for Timestamp {
                 Err(E::custom(
                     "class java.lang.Boolean can not be converted to milliseconds since epoch",
                 ))
+            }
+            fn visit_enum<A: de::EnumAccess<'de>>(self, data: A) -> Result<Timestamp, A::Error> {
+                // ciborium hands a tagged CBOR item (tag 1, epoch date/time) to `deserialize_any`
+                // callers as an enum; the tag number is not needed to read the value.
+                use de::VariantAccess;
+                let (_, content) = data.variant::<de::IgnoredAny>()?;
+                content.newtype_variant_seed(self)
             }
         }
         let seconds = d.is_human_readable();

@@ -155,6 +155,21 @@ impl Coral {
         }
     }
 
+    /// A list whose members must each be one of `allowed`: Coral reports the whole list once,
+    /// nesting the member constraint (`Member must satisfy constraint: [Member must …]`).
+    pub fn members_one_of(&mut self, member: &str, values: &[String], allowed: &[&str]) {
+        if values.iter().any(|v| !allowed.contains(&v.as_str())) {
+            self.push(
+                Some(&format!("[{}]", values.join(", "))),
+                member,
+                &format!(
+                    "satisfy constraint: [Member must satisfy enum value set: [{}]]",
+                    allowed.join(", ")
+                ),
+            );
+        }
+    }
+
     /// Number of members of a list or map.
     pub fn count(&mut self, member: &str, shown: &str, n: Option<usize>, min: usize, max: usize) {
         if let Some(n) = n {

@@ -15,6 +15,24 @@ pub struct GroupCommit {
     wake: Arc<(Mutex<bool>, Condvar)>,
     flushed: watch::Receiver<Result<u64, String>>,
     durable: bool,
+    /// Joined on drop, so the store is closed (and its lock released) when the registry goes.
+    flusher: Mutex<Option<std::thread::JoinHandle<()>>>,
+}
+
+impl Drop for GroupCommit {
+    fn drop(&mut self) {
+        {
+            let (lock, cvar) = &*self.wake;
+            *lock.lock().unwrap() = true;
+            cvar.notify_one();
+        }
+        if let Some(handle) = self.flusher.lock().unwrap().take() {
+            // The flusher itself may hold the last reference for a moment; it then just exits.
+            if handle.thread().id() != std::thread::current().id() {
+                let _ = handle.join();
+            }
+        }
+    }
 }
 
 impl GroupCommit {
@@ -28,9 +46,10 @@ impl GroupCommit {
             wake: wake.clone(),
             flushed: rx,
             durable,
+            flusher: Mutex::new(None),
         });
         let weak = Arc::downgrade(&gc);
-        std::thread::Builder::new()
+        let handle = std::thread::Builder::new()
             .name("kinesd-flush".into())
             .spawn(move || loop {
                 {
@@ -56,6 +75,7 @@ impl GroupCommit {
                 }
             })
             .expect("spawn flusher thread");
+        *gc.flusher.lock().unwrap() = Some(handle);
         gc
     }
 

@@ -12,9 +12,12 @@
 
 pub mod arn;
 pub mod commit;
+pub mod consumers;
 pub mod hash;
 pub mod iterator;
+mod reshard;
 pub mod sequence;
+pub mod settings;
 
 use crate::clock::SharedClock;
 use crate::config::Config;
@@ -86,6 +89,24 @@ pub struct StreamMeta {
     pub tags: BTreeMap<String, String>,
     pub encryption_key: Option<String>,
     pub shards: Vec<ShardMeta>,
+    /// When UpdateShardCount ran, for the ten-per-rolling-day limit.
+    #[serde(default)]
+    pub scaling_history: Vec<i64>,
+    /// Enhanced fan-out consumers, in registration order (see `consumers.rs`).
+    #[serde(default)]
+    pub consumers: Vec<consumers::ConsumerMeta>,
+    /// Resource policy document (PutResourcePolicy), verbatim.
+    #[serde(default)]
+    pub policy: Option<String>,
+    /// Enabled shard-level metrics, in the model's enum order.
+    #[serde(default)]
+    pub shard_level_metrics: Vec<String>,
+    /// On-demand warm throughput (UpdateStreamWarmThroughput).
+    #[serde(default)]
+    pub warm_throughput: Option<settings::WarmThroughput>,
+    /// When the capacity mode was switched (two switches per rolling 24 h).
+    #[serde(default)]
+    pub mode_switches: Vec<i64>,
 }
 
 impl StreamMeta {
@@ -131,6 +152,8 @@ impl StreamMeta {
 struct Writer {
     next_position: u64,
     last_arrival_ms: i64,
+    /// Set when resharding closes the shard: no record is appended after that.
+    closed: bool,
 }
 
 /// One shard at run time.
@@ -143,13 +166,14 @@ pub struct Shard {
 }
 
 impl Shard {
-    fn new(key: ShardKey, last: u64) -> Shard {
+    fn new(key: ShardKey, last: u64, closed: bool) -> Shard {
         Shard {
             index: key.shard,
             key,
             writer: Mutex::new(Writer {
                 next_position: last + 1,
                 last_arrival_ms: i64::MIN,
+                closed,
             }),
             visible: watch::channel(last).0,
         }
@@ -340,7 +364,7 @@ impl Registry {
                 shard: s.index,
             };
             let last = self.store.last_subseq(key)?.unwrap_or(0);
-            shards.push(Arc::new(Shard::new(key, last)));
+            shards.push(Arc::new(Shard::new(key, last, s.closed.is_some())));
         }
         let stream = Arc::new(Stream {
             id: meta.id,
@@ -528,6 +552,12 @@ impl Registry {
             tags,
             encryption_key: None,
             shards,
+            scaling_history: Vec::new(),
+            consumers: Vec::new(),
+            policy: None,
+            shard_level_metrics: Vec::new(),
+            warm_throughput: None,
+            mode_switches: Vec::new(),
         };
         self.persist_meta(&meta).await?;
         let stream = self.build_stream(meta).map_err(store_err)?;
@@ -573,18 +603,6 @@ impl Registry {
         entries: &[PutEntry<'_>],
         ordering_floor: Option<SequenceNumber>,
     ) -> Result<Vec<SequenceNumber>, ApiError> {
-        let routes = stream.routes.read().unwrap().clone();
-        // Group entries by shard, keeping their order within each shard.
-        let mut groups: Vec<(Arc<Shard>, Vec<usize>)> = Vec::new();
-        for (i, e) in entries.iter().enumerate() {
-            let shard = Stream::route(&routes, e.hash).ok_or_else(|| {
-                ApiError::internal(format!("no open shard covers hash {}", e.hash))
-            })?;
-            match groups.iter_mut().find(|(s, _)| Arc::ptr_eq(s, shard)) {
-                Some((_, members)) => members.push(i),
-                None => groups.push((shard.clone(), vec![i])),
-            }
-        }
         let mut results = vec![
             SequenceNumber {
                 stream_id: stream.id,
@@ -594,38 +612,65 @@ impl Registry {
             };
             entries.len()
         ];
-        let mut published = Vec::with_capacity(groups.len());
-        for (shard, members) in &groups {
-            let mut w = shard.writer.lock().unwrap();
-            if let Some(floor) = ordering_floor {
-                if floor.stream_id == stream.id && floor.shard_index == shard.index {
-                    w.next_position = w.next_position.max(floor.position.saturating_add(1));
+        let mut published = Vec::new();
+        let mut pending: Vec<usize> = (0..entries.len()).collect();
+        // Resharding may close a shard between routing and writing; its entries are routed
+        // again against the new open shards.
+        while !pending.is_empty() {
+            let routes = stream.routes.read().unwrap().clone();
+            // Group entries by shard, keeping their order within each shard.
+            let mut groups: Vec<(Arc<Shard>, Vec<usize>)> = Vec::new();
+            for &i in &pending {
+                let hash = entries[i].hash;
+                let shard = Stream::route(&routes, hash).ok_or_else(|| {
+                    ApiError::internal(format!("no open shard covers hash {hash}"))
+                })?;
+                match groups.iter_mut().find(|(s, _)| Arc::ptr_eq(s, shard)) {
+                    Some((_, members)) => members.push(i),
+                    None => groups.push((shard.clone(), vec![i])),
                 }
             }
-            let arrival = self.now().max(w.last_arrival_ms);
-            let first = w.next_position;
-            let batch: Vec<NewRecord<'_>> = members
-                .iter()
-                .enumerate()
-                .map(|(k, &i)| NewRecord {
-                    subseq: first + k as u64,
-                    arrival_ms: arrival,
-                    partition_key: entries[i].partition_key,
-                    data: entries[i].data,
-                })
-                .collect();
-            self.store.append(shard.key, &batch).map_err(store_err)?;
-            w.next_position = first + members.len() as u64;
-            w.last_arrival_ms = arrival;
-            for (k, &i) in members.iter().enumerate() {
-                results[i] = SequenceNumber {
-                    stream_id: stream.id,
-                    shard_index: shard.index,
-                    position: first + k as u64,
-                    arrival_ms: arrival,
-                };
+            pending.clear();
+            for (shard, members) in &groups {
+                let mut w = shard.writer.lock().unwrap();
+                if w.closed {
+                    pending.extend_from_slice(members);
+                    continue;
+                }
+                if let Some(floor) = ordering_floor {
+                    if floor.stream_id == stream.id && floor.shard_index == shard.index {
+                        w.next_position = w.next_position.max(floor.position.saturating_add(1));
+                    }
+                }
+                let arrival = self.now().max(w.last_arrival_ms);
+                let first = w.next_position;
+                let batch: Vec<NewRecord<'_>> = members
+                    .iter()
+                    .enumerate()
+                    .map(|(k, &i)| NewRecord {
+                        subseq: first + k as u64,
+                        arrival_ms: arrival,
+                        partition_key: entries[i].partition_key,
+                        data: entries[i].data,
+                    })
+                    .collect();
+                self.store.append(shard.key, &batch).map_err(store_err)?;
+                w.next_position = first + members.len() as u64;
+                w.last_arrival_ms = arrival;
+                for (k, &i) in members.iter().enumerate() {
+                    results[i] = SequenceNumber {
+                        stream_id: stream.id,
+                        shard_index: shard.index,
+                        position: first + k as u64,
+                        arrival_ms: arrival,
+                    };
+                }
+                published.push((shard.clone(), w.next_position - 1));
             }
-            published.push((shard.clone(), w.next_position - 1));
+            if !pending.is_empty() {
+                // The resharding that closed the shard publishes new routes momentarily.
+                tokio::task::yield_now().await;
+            }
         }
         self.commit.durable().await.map_err(ApiError::internal)?;
         for (shard, last) in published {
@@ -662,6 +707,10 @@ impl Registry {
                 .store
                 .read(shard.key, position, want, MAX_GET_RECORDS_BYTES)
                 .map_err(store_err)?;
+            if found.is_empty() {
+                // Nothing is stored up to the durable tip: whatever was there has been trimmed.
+                next = visible + 1;
+            }
             for r in found {
                 if r.subseq > visible {
                     break;
@@ -678,7 +727,8 @@ impl Registry {
             _ => 0,
         };
         if let Some(c) = closed {
-            if next > c.ending_position && next > visible {
+            // Positions start at 1, so a reader at 0 of an empty closed shard is at its end too.
+            if next.max(1) > c.ending_position {
                 return Ok(ReadOutcome {
                     records,
                     next_position: None,

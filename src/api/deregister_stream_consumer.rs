@@ -1,0 +1,13 @@
+use super::describe_stream_consumer::resolve_consumer;
+use super::Ctx;
+use crate::error::ApiError;
+use crate::protocol::model::{ConsumerRefInput, Empty};
+
+pub async fn deregister_stream_consumer(
+    ctx: &Ctx,
+    input: ConsumerRefInput,
+) -> Result<Empty, ApiError> {
+    let (stream, consumer) = resolve_consumer(ctx, &input)?;
+    ctx.deregister_consumer(&stream, &consumer).await?;
+    Ok(Empty {})
+}

@@ -1,0 +1,214 @@
+//! Account settings (the minimum throughput billing commitment), on-demand warm throughput,
+//! and resolution of the resource ARNs that tagging and resource policies take.
+//!
+//! The commitment window (AWS documents that "certain account configurations have minimum
+//! commitment windows" without giving the rule; this is kinesd's decision): enabling starts a
+//! commitment with `EarliestAllowedEndAt = StartedAt + 365 days`. Disabling before that time
+//! leaves it `ENABLED_UNTIL_EARLIEST_ALLOWED_END` with `EndedAt = EarliestAllowedEndAt`, and it
+//! reads as `DISABLED` once that time has passed; disabling afterwards ends it at once
+//! (`EndedAt = now`). Enabling again while it is winding down resumes the same commitment.
+
+use super::consumers::{parse_consumer_arn, ConsumerMeta};
+use super::{arn, Registry, Stream};
+use crate::error::ApiError;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+pub const ACCOUNT_SETTINGS_KEY: &str = "account-settings";
+pub const COMMITMENT_MIN_MS: i64 = 365 * 86_400_000;
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CommitmentStatus {
+    #[serde(rename = "ENABLED")]
+    Enabled,
+    #[default]
+    #[serde(rename = "DISABLED")]
+    Disabled,
+    #[serde(rename = "ENABLED_UNTIL_EARLIEST_ALLOWED_END")]
+    EnabledUntilEarliestAllowedEnd,
+}
+
+impl CommitmentStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CommitmentStatus::Enabled => "ENABLED",
+            CommitmentStatus::Disabled => "DISABLED",
+            CommitmentStatus::EnabledUntilEarliestAllowedEnd => {
+                "ENABLED_UNTIL_EARLIEST_ALLOWED_END"
+            }
+        }
+    }
+}
+
+/// MinimumThroughputBillingCommitment as stored (timestamps in epoch milliseconds).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BillingCommitment {
+    pub status: CommitmentStatus,
+    #[serde(default)]
+    pub started_at_ms: Option<i64>,
+    #[serde(default)]
+    pub ended_at_ms: Option<i64>,
+    #[serde(default)]
+    pub earliest_allowed_end_at_ms: Option<i64>,
+}
+
+impl BillingCommitment {
+    /// The commitment as of `now` (a wind-down whose end has passed reads as DISABLED).
+    fn at(mut self, now: i64) -> Self {
+        if self.status == CommitmentStatus::EnabledUntilEarliestAllowedEnd
+            && self.earliest_allowed_end_at_ms.is_some_and(|t| now >= t)
+        {
+            self.status = CommitmentStatus::Disabled;
+        }
+        self
+    }
+
+    /// Billing is still committed (ENABLED, or winding down).
+    pub fn in_effect(&self) -> bool {
+        self.status != CommitmentStatus::Disabled
+    }
+
+    fn enable(self, now: i64) -> Self {
+        match self.status {
+            CommitmentStatus::Enabled => self,
+            CommitmentStatus::EnabledUntilEarliestAllowedEnd => BillingCommitment {
+                status: CommitmentStatus::Enabled,
+                ended_at_ms: None,
+                ..self
+            },
+            CommitmentStatus::Disabled => BillingCommitment {
+                status: CommitmentStatus::Enabled,
+                started_at_ms: Some(now),
+                ended_at_ms: None,
+                earliest_allowed_end_at_ms: Some(now + COMMITMENT_MIN_MS),
+            },
+        }
+    }
+
+    fn disable(self, now: i64) -> Self {
+        match self.status {
+            CommitmentStatus::Enabled => match self.earliest_allowed_end_at_ms {
+                Some(end) if now < end => BillingCommitment {
+                    status: CommitmentStatus::EnabledUntilEarliestAllowedEnd,
+                    ended_at_ms: Some(end),
+                    ..self
+                },
+                _ => BillingCommitment {
+                    status: CommitmentStatus::Disabled,
+                    ended_at_ms: Some(now),
+                    ..self
+                },
+            },
+            CommitmentStatus::EnabledUntilEarliestAllowedEnd | CommitmentStatus::Disabled => self,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct AccountSettings {
+    #[serde(default)]
+    commitment: BillingCommitment,
+}
+
+/// Warm throughput of an on-demand stream: the target applies once `ready_at_ms` is reached
+/// (the stream is UPDATING until then); `previous_mibps` is reported as current before that.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WarmThroughput {
+    pub target_mibps: i64,
+    pub previous_mibps: i64,
+    pub ready_at_ms: i64,
+}
+
+impl WarmThroughput {
+    pub fn current(&self, now: i64) -> i64 {
+        if now >= self.ready_at_ms {
+            self.target_mibps
+        } else {
+            self.previous_mibps
+        }
+    }
+}
+
+/// What a `ResourceARN` (TagResource, PutResourcePolicy, …) names.
+pub enum Resource {
+    Stream(Arc<Stream>),
+    Consumer(Arc<Stream>, ConsumerMeta),
+}
+
+impl Registry {
+    fn account_settings(&self) -> Result<AccountSettings, ApiError> {
+        match self.store.get_setting(ACCOUNT_SETTINGS_KEY)? {
+            Some(doc) => serde_json::from_slice(&doc).map_err(ApiError::internal),
+            None => Ok(AccountSettings::default()),
+        }
+    }
+
+    /// The account's minimum throughput billing commitment as of now.
+    pub fn billing_commitment(&self) -> Result<BillingCommitment, ApiError> {
+        Ok(self.account_settings()?.commitment.at(self.now()))
+    }
+
+    /// UpdateAccountSettings: enables or disables the commitment and makes it durable.
+    pub async fn set_billing_commitment(
+        &self,
+        enable: bool,
+    ) -> Result<BillingCommitment, ApiError> {
+        let _guard = self.control.lock().await;
+        let now = self.now();
+        let mut settings = self.account_settings()?;
+        let current = settings.commitment.clone().at(now);
+        settings.commitment = if enable {
+            current.enable(now)
+        } else {
+            current.disable(now)
+        };
+        let doc = serde_json::to_vec(&settings).map_err(ApiError::internal)?;
+        self.store.put_setting(ACCOUNT_SETTINGS_KEY, &doc)?;
+        self.commit.durable().await.map_err(ApiError::internal)?;
+        Ok(settings.commitment)
+    }
+
+    /// Resolves a stream or consumer ARN (model pattern `arn:aws.*:kinesis:.*:\d{12}:.*stream/\S+`).
+    pub fn resolve_resource(&self, resource_arn: &str) -> Result<Resource, ApiError> {
+        if parse_consumer_arn(resource_arn).is_some() {
+            let (stream, consumer) = self.resolve_consumer_arn(resource_arn)?;
+            return Ok(Resource::Consumer(stream, consumer));
+        }
+        match arn::parse_stream_arn(resource_arn) {
+            Some(_) => Ok(Resource::Stream(self.resolve(None, Some(resource_arn))?)),
+            None => Err(ApiError::InvalidArgument(format!(
+                "Invalid ResourceARN: {resource_arn}"
+            ))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commitment_window() {
+        let day = 86_400_000;
+        let c = BillingCommitment::default().enable(1_000);
+        assert_eq!(c.status, CommitmentStatus::Enabled);
+        assert_eq!(c.started_at_ms, Some(1_000));
+        assert_eq!(c.earliest_allowed_end_at_ms, Some(1_000 + 365 * day));
+        // Disabling inside the window winds down until its end.
+        let d = c.clone().disable(1_000 + day);
+        assert_eq!(d.status, CommitmentStatus::EnabledUntilEarliestAllowedEnd);
+        assert_eq!(d.ended_at_ms, Some(1_000 + 365 * day));
+        assert!(d.in_effect());
+        assert_eq!(
+            d.clone().at(1_000 + 365 * day).status,
+            CommitmentStatus::Disabled
+        );
+        // Re-enabling while winding down resumes the same commitment.
+        let e = d.enable(1_000 + 2 * day);
+        assert_eq!(e, c);
+        // After the window, disabling ends it at once.
+        let late = c.disable(1_000 + 400 * day);
+        assert_eq!(late.status, CommitmentStatus::Disabled);
+        assert_eq!(late.ended_at_ms, Some(1_000 + 400 * day));
+    }
+}

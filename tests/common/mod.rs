@@ -1,0 +1,78 @@
+//! Shared helpers for the integration tests (`mod common;` in a test file).
+//!
+//! The API is deliberately small:
+//! - [`start`] runs an in-process kinesd on a free port with a fresh [`ManualClock`];
+//! - [`start_with_clock`] does the same with a given clock (restarts on a `data_dir`);
+//! - [`client`] builds an AWS SDK Kinesis client for an endpoint (no retries, dummy
+//!   credentials, us-east-1).
+//!
+//! Time-based behaviour (iterator expiry, retention) is driven with `clock.advance_ms(..)`,
+//! never by sleeping.
+
+#![allow(dead_code)]
+
+use aws_sdk_kinesis::config::retry::RetryConfig;
+use aws_sdk_kinesis::config::{Builder, Credentials, Region};
+use aws_sdk_kinesis::Client;
+use kinesd::{Config, ManualClock, Server};
+use std::sync::Arc;
+
+/// The account every stream lives in with the default [`Config`].
+pub const ACCOUNT: &str = "000000000000";
+/// The region of the default [`Config`].
+pub const REGION: &str = "us-east-1";
+
+/// Starts a server with `config` and a manual clock starting at the real current time,
+/// rounded down to a whole second: JSON carries timestamps as epoch seconds and the SDK
+/// reads them through an `f64`, so a start like `…855.05` would come back as `…855.049`.
+/// With a whole-second start, times a multiple of 1/8 s apart survive exactly.
+pub async fn start(config: Config) -> (Server, ManualClock) {
+    let clock = whole_second_clock();
+    let server = start_with_clock(config, &clock).await;
+    (server, clock)
+}
+
+/// A manual clock at the current time rounded down to a whole second (see [`start`]).
+pub fn whole_second_clock() -> ManualClock {
+    let now = kinesd::Clock::now_ms(&ManualClock::starting_now());
+    ManualClock::new(now - now.rem_euclid(1000))
+}
+
+/// Starts a server on `127.0.0.1:0` driven by `clock` (clones share the time).
+///
+/// Reopening a `data_dir` right after [`Server::shutdown`] may briefly find the store still
+/// locked by the previous instance's background threads, so opening is retried for up to
+/// ten seconds before giving up.
+pub async fn start_with_clock(config: Config, clock: &ManualClock) -> Server {
+    let mut attempts = 0;
+    loop {
+        match Server::start(
+            config.clone(),
+            Arc::new(clock.clone()),
+            "127.0.0.1:0".parse().unwrap(),
+        )
+        .await
+        {
+            Ok(server) => return server,
+            Err(e) if attempts < 100 && config.data_dir.is_some() => {
+                attempts += 1;
+                let _ = e;
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            Err(e) => panic!("server failed to start: {e}"),
+        }
+    }
+}
+
+/// An SDK client for `endpoint` (e.g. [`Server::endpoint`]). Retries are disabled so that
+/// throttling-class errors (LimitExceededException) come back at once.
+pub fn client(endpoint: &str) -> Client {
+    let conf = Builder::new()
+        .behavior_version_latest()
+        .region(Region::new(REGION))
+        .credentials_provider(Credentials::new("AKID", "SECRET", None, None, "test"))
+        .retry_config(RetryConfig::disabled())
+        .endpoint_url(endpoint)
+        .build();
+    Client::from_conf(conf)
+}
