@@ -27,6 +27,8 @@ pub struct Config {
     pub update_delay_ms: i64,
     /// How long a registered consumer stays CREATING, and a deregistered one DELETING.
     pub consumer_delay_ms: i64,
+    /// A SubscribeToShard stream sends an event at least this often when idle (AWS: 5 s).
+    pub subscribe_heartbeat_ms: u64,
     pub durability: Durability,
     /// How often the retention worker looks for expired records (real time).
     pub retention_check_ms: u64,
@@ -48,6 +50,7 @@ impl Default for Config {
             delete_delay_ms: 0,
             update_delay_ms: 0,
             consumer_delay_ms: 0,
+            subscribe_heartbeat_ms: 5_000,
             durability: Durability::Flush,
             retention_check_ms: 60_000,
             trim_batch: 1_000,

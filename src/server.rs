@@ -8,6 +8,7 @@ use crate::error::ApiError;
 use crate::protocol::{self, Encoding};
 use crate::streams::Registry;
 use bytes::Bytes;
+use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::header::{HeaderValue, CONTENT_LENGTH, CONTENT_TYPE};
@@ -141,7 +142,7 @@ async fn accept_loop(
             };
             let service = hyper::service::service_fn(move |req| {
                 let registry = registry.clone();
-                async move { Ok::<_, Infallible>(handle(&registry, req).await) }
+                async move { Ok::<_, Infallible>(handle(registry, req).await) }
             });
             let builder = auto::Builder::new(TokioExecutor::new());
             if let Err(e) = builder
@@ -193,8 +194,16 @@ fn request_id() -> String {
     )
 }
 
-fn respond(status: u16, content_type: &'static str, body: Vec<u8>) -> Response<Full<Bytes>> {
-    let mut resp = Response::new(Full::new(Bytes::from(body)));
+/// Every answer's body: a whole buffer, or SubscribeToShard's event stream.
+type Body = BoxBody<Bytes, Infallible>;
+
+fn respond(status: u16, content_type: &'static str, body: Vec<u8>) -> Response<Body> {
+    let empty = body.is_empty();
+    let mut resp = Response::new(Full::new(Bytes::from(body)).boxed());
+    if empty {
+        resp.headers_mut()
+            .insert(CONTENT_LENGTH, HeaderValue::from_static("0"));
+    }
     *resp.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
     let headers = resp.headers_mut();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
@@ -205,7 +214,7 @@ fn respond(status: u16, content_type: &'static str, body: Vec<u8>) -> Response<F
     resp
 }
 
-fn error_response(encoding: Encoding, error: &ApiError) -> Response<Full<Bytes>> {
+fn error_response(encoding: Encoding, error: &ApiError) -> Response<Body> {
     respond(
         error.status(),
         encoding.content_type(),
@@ -214,7 +223,7 @@ fn error_response(encoding: Encoding, error: &ApiError) -> Response<Full<Bytes>>
 }
 
 /// AWS checks, in this order: method, body present, operation known, authentication.
-async fn handle(registry: &Registry, req: Request<Incoming>) -> Response<Full<Bytes>> {
+async fn handle(registry: Arc<Registry>, req: Request<Incoming>) -> Response<Body> {
     if req.method() != Method::POST {
         let body = "<AccessDeniedException>\n  <Message>Unable to determine service/operation name to be authorized</Message>\n</AccessDeniedException>\n";
         return respond(403, "application/xml", body.as_bytes().to_vec());
@@ -249,15 +258,26 @@ async fn handle(registry: &Registry, req: Request<Incoming>) -> Response<Full<By
         }
         let op = operation?;
         auth?;
-        api::dispatch(registry, op, encoding, &body).await
+        if op == protocol::Operation::SubscribeToShard {
+            let events = api::subscribe_to_shard::start(registry.clone(), encoding, &body).await?;
+            return Ok(Answer::Events(events));
+        }
+        api::dispatch(&registry, op, encoding, &body)
+            .await
+            .map(Answer::Whole)
     }
     .await;
     match result {
-        Ok(bytes) => {
-            let mut resp = respond(200, encoding.content_type(), bytes);
-            if resp.body().size_hint_zero() {
-                resp.headers_mut()
-                    .insert(CONTENT_LENGTH, HeaderValue::from_static("0"));
+        Ok(Answer::Whole(bytes)) => respond(200, encoding.content_type(), bytes),
+        Ok(Answer::Events(events)) => {
+            let mut resp = Response::new(BodyExt::boxed(EventBody(events)));
+            let headers = resp.headers_mut();
+            headers.insert(
+                CONTENT_TYPE,
+                HeaderValue::from_static(protocol::eventstream::CONTENT_TYPE),
+            );
+            if let Ok(id) = HeaderValue::from_str(&request_id()) {
+                headers.insert("x-amzn-RequestId", id);
             }
             resp
         }
@@ -265,17 +285,29 @@ async fn handle(registry: &Registry, req: Request<Incoming>) -> Response<Full<By
     }
 }
 
-trait SizeHintZero {
-    fn size_hint_zero(&self) -> bool;
+enum Answer {
+    Whole(Vec<u8>),
+    Events(tokio::sync::mpsc::Receiver<Bytes>),
 }
 
-impl SizeHintZero for Full<Bytes> {
-    fn size_hint_zero(&self) -> bool {
-        hyper::body::Body::size_hint(self).exact() == Some(0)
+/// A response body fed by a subscription task; it ends when the task drops its sender.
+struct EventBody(tokio::sync::mpsc::Receiver<Bytes>);
+
+impl hyper::body::Body for EventBody {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, Infallible>>> {
+        self.0
+            .poll_recv(cx)
+            .map(|chunk| chunk.map(|bytes| Ok(hyper::body::Frame::data(bytes))))
     }
 }
 
-fn too_large(encoding: Encoding) -> Response<Full<Bytes>> {
+fn too_large(encoding: Encoding) -> Response<Body> {
     let mut resp = error_response(
         encoding,
         &ApiError::Serialization(Some(format!(

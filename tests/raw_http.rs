@@ -665,6 +665,9 @@ async fn oversize_chunked_body_is_cut_off() {
     writer.abort();
     // A reset can occasionally swallow the answer; what matters is that the server did not
     // buffer 20 MiB and keeps serving.
+    if resp.is_none() {
+        eprintln!("oversize chunked: connection reset before the 413 could be read");
+    }
     if let Some(resp) = resp {
         assert_eq!(resp.status, 413, "{}", resp.text());
         assert_eq!(resp.error_type().as_deref(), Some("SerializationException"));
@@ -791,7 +794,8 @@ async fn timestamps_are_plain_decimals_with_millisecond_precision() {
         1_700_000_001_010,
         1_700_000_001_999,
         1_700_000_002_120,
-        1_603_149_588_042 + 100_000_000_000,
+        // Still inside the 24 h retention window of the earlier ones.
+        1_700_050_000_042,
     ];
     for (i, t) in times.iter().enumerate() {
         s.clock.set_ms(*t);
@@ -821,7 +825,7 @@ async fn timestamps_are_plain_decimals_with_millisecond_precision() {
     assert_eq!(raw[0], "1700000001");
     assert_eq!(raw[1], "1700000001.001");
     assert_eq!(raw[2], "1700000001.01");
-    assert_eq!(raw[5], "1703149588.042");
+    assert_eq!(raw[5], "1700050000.042");
 
     // ListStreams summaries carry a timestamp too.
     let r = call(s.addr, "ListStreams", "{}").await;
@@ -1079,11 +1083,11 @@ async fn h2c_client_goaway_after_headers_still_gets_the_whole_body() {
                 DATA if stream == 1 => {
                     assert!(sent_goaway, "DATA before HEADERS");
                     received.extend_from_slice(&payload);
-                    if !payload.is_empty() {
+                    if flags & 0x1 == 0 && !payload.is_empty() {
                         let inc = (payload.len() as u32).to_be_bytes();
                         let mut w = frame(WINDOW_UPDATE, 0, 0, &inc);
                         w.extend(frame(WINDOW_UPDATE, 0, 1, &inc));
-                        sock.write_all(&w).await.unwrap();
+                        sock.write_all(&w).await.expect("server closed mid-body");
                     }
                     if flags & 0x1 != 0 {
                         finished = true;

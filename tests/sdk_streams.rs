@@ -1469,3 +1469,105 @@ async fn stream_arn_addressing_control_plane() {
     );
     server.shutdown().await;
 }
+
+/// With lifecycle delays: CREATING and DELETING are visible, and time (not sleeping) ends them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn creating_and_deleting_states_follow_the_clock() {
+    let config = Config {
+        create_delay_ms: 1_000,
+        delete_delay_ms: 1_000,
+        ..Config::default()
+    };
+    let (server, clock, client) = setup(config).await;
+    for i in 0..5 {
+        create(&client, &format!("c{i}"), 1).await;
+    }
+    let status = |name: &'static str| {
+        let client = client.clone();
+        async move {
+            client
+                .describe_stream_summary()
+                .stream_name(name)
+                .send()
+                .await
+                .map(|o| {
+                    o.stream_description_summary()
+                        .unwrap()
+                        .stream_status()
+                        .clone()
+                })
+        }
+    };
+    assert_eq!(status("c0").await.unwrap(), StreamStatus::Creating);
+    // At most five streams may be CREATING at once.
+    let (code, _) = failure(
+        client
+            .create_stream()
+            .stream_name("c5")
+            .shard_count(1)
+            .send()
+            .await,
+    );
+    assert_eq!(code, "LimitExceededException");
+    // A CREATING stream does not take writes yet.
+    assert_eq!(
+        failure(
+            client
+                .put_record()
+                .stream_name("c0")
+                .partition_key("k")
+                .data(Blob::new("x"))
+                .send()
+                .await
+        ),
+        not_found("c0")
+    );
+    clock.advance_ms(999);
+    assert_eq!(status("c0").await.unwrap(), StreamStatus::Creating);
+    clock.advance_ms(1);
+    assert_eq!(status("c0").await.unwrap(), StreamStatus::Active);
+    create(&client, "c5", 1).await;
+    clock.advance_ms(1_000);
+    client
+        .put_record()
+        .stream_name("c0")
+        .partition_key("k")
+        .data(Blob::new("x"))
+        .send()
+        .await
+        .unwrap();
+
+    client
+        .delete_stream()
+        .stream_name("c0")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(status("c0").await.unwrap(), StreamStatus::Deleting);
+    let list = client.list_streams().send().await.unwrap();
+    assert_eq!(list.stream_names()[0], "c0");
+    assert_eq!(
+        list.stream_summaries()[0].stream_status(),
+        &StreamStatus::Deleting
+    );
+    // The name is still taken while DELETING.
+    let (code, _) = failure(
+        client
+            .create_stream()
+            .stream_name("c0")
+            .shard_count(1)
+            .send()
+            .await,
+    );
+    assert_eq!(code, "ResourceInUseException");
+    clock.advance_ms(1_000);
+    let err = status("c0").await.expect_err("deleted");
+    assert_eq!(
+        err.into_service_error().message(),
+        Some("Stream c0 under account 000000000000 not found.")
+    );
+    let list = client.list_streams().send().await.unwrap();
+    assert!(!list.stream_names().contains(&"c0".to_string()));
+    create(&client, "c0", 1).await;
+    server.shutdown().await;
+}

@@ -4,7 +4,8 @@ use crate::protocol::model::{ChildShard, GetRecordsInput, GetRecordsOutput, Reco
 use crate::protocol::types::{Blob, Timestamp};
 use crate::streams::iterator::{amz_time, ShardIterator};
 use crate::streams::sequence::{shard_id, SequenceNumber};
-use crate::streams::ITERATOR_TTL_MS;
+use crate::streams::{ShardMeta, Stream, ITERATOR_TTL_MS};
+use shard_store::StoredRecord;
 
 const DEFAULT_LIMIT: usize = 10_000;
 
@@ -31,15 +32,38 @@ pub async fn get_records(ctx: &Ctx, input: GetRecordsInput) -> Result<GetRecords
         .ok_or_else(|| ctx.shard_not_found(&stream.name, &sid))?;
     let limit = input.limit.map_or(DEFAULT_LIMIT, |l| l as usize);
     let outcome = ctx.read(&stream, &shard, iterator.position, limit)?;
+    let records = record_shapes(&stream, shard.index, outcome.records);
+    let next_shard_iterator = outcome.next_position.map(|position| {
+        ShardIterator {
+            position,
+            issued_ms: now,
+            ..iterator.clone()
+        }
+        .encode(&ctx.signer)
+    });
+    let child_shards = outcome.child_shards.as_deref().map(child_shard_shapes);
+    Ok(GetRecordsOutput {
+        records,
+        next_shard_iterator,
+        millis_behind_latest: outcome.millis_behind_latest,
+        child_shards,
+    })
+}
+
+/// Stored records as the API's `Record` shape (GetRecords and SubscribeToShard).
+pub(crate) fn record_shapes(
+    stream: &Stream,
+    shard_index: u32,
+    stored: Vec<StoredRecord>,
+) -> Vec<Record> {
     let encryption = stream
         .with_meta(|m| (encryption_type(m) != "NONE").then(|| encryption_type(m).to_string()));
-    let records = outcome
-        .records
+    stored
         .into_iter()
         .map(|r| Record {
             sequence_number: SequenceNumber {
                 stream_id: stream.id,
-                shard_index: shard.index,
+                shard_index,
                 position: r.subseq,
                 arrival_ms: r.arrival_ms,
             }
@@ -49,34 +73,22 @@ pub async fn get_records(ctx: &Ctx, input: GetRecordsInput) -> Result<GetRecords
             partition_key: r.partition_key,
             encryption_type: encryption.clone(),
         })
-        .collect();
-    let next_shard_iterator = outcome.next_position.map(|position| {
-        ShardIterator {
-            position,
-            issued_ms: now,
-            ..iterator.clone()
-        }
-        .encode(&ctx.signer)
-    });
-    let child_shards = outcome.child_shards.map(|children| {
-        children
-            .iter()
-            .map(|c| ChildShard {
-                shard_id: shard_id(c.index),
-                parent_shards: c
-                    .parent
-                    .iter()
-                    .chain(&c.adjacent_parent)
-                    .map(|p| shard_id(*p))
-                    .collect(),
-                hash_key_range: hash_key_range(c),
-            })
-            .collect()
-    });
-    Ok(GetRecordsOutput {
-        records,
-        next_shard_iterator,
-        millis_behind_latest: outcome.millis_behind_latest,
-        child_shards,
-    })
+        .collect()
+}
+
+/// The `ChildShards` of a closed shard's end.
+pub(crate) fn child_shard_shapes(children: &[ShardMeta]) -> Vec<ChildShard> {
+    children
+        .iter()
+        .map(|c| ChildShard {
+            shard_id: shard_id(c.index),
+            parent_shards: c
+                .parent
+                .iter()
+                .chain(&c.adjacent_parent)
+                .map(|p| shard_id(*p))
+                .collect(),
+            hash_key_range: hash_key_range(c),
+        })
+        .collect()
 }

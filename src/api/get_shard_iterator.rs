@@ -1,20 +1,35 @@
 use super::Ctx;
 use crate::error::ApiError;
 use crate::protocol::model::{GetShardIteratorInput, GetShardIteratorOutput};
+use crate::protocol::types::Timestamp;
 use crate::streams::iterator::ShardIterator;
 use crate::streams::sequence::{parse_shard_id, shard_id, SequenceNumber};
+use crate::streams::{Shard, Stream};
+use std::sync::Arc;
 
-pub async fn get_shard_iterator(
+/// The shard a request names, or AWS's ResourceNotFoundException.
+pub(crate) fn find_shard(
     ctx: &Ctx,
-    input: GetShardIteratorInput,
-) -> Result<GetShardIteratorOutput, ApiError> {
-    let stream = ctx.resolve(input.stream_name.as_deref(), input.stream_arn.as_deref())?;
-    let requested = input.shard_id.unwrap_or_default();
-    let shard = parse_shard_id(&requested)
+    stream: &Stream,
+    requested: &str,
+) -> Result<Arc<Shard>, ApiError> {
+    parse_shard_id(requested)
         .and_then(|i| stream.shard(i))
-        .ok_or_else(|| ctx.shard_not_found(&stream.name, &requested))?;
+        .ok_or_else(|| ctx.shard_not_found(&stream.name, requested))
+}
+
+/// Where a reader starts, for the five iterator types; shared with SubscribeToShard's
+/// StartingPosition. `operation` names the caller in AWS's messages.
+pub(crate) fn starting_position(
+    ctx: &Ctx,
+    stream: &Stream,
+    shard: &Shard,
+    kind: &str,
+    sequence_number: Option<&str>,
+    timestamp: Option<Timestamp>,
+    operation: &str,
+) -> Result<u64, ApiError> {
     let sid = shard_id(shard.index);
-    let kind = input.shard_iterator_type.unwrap_or_default();
     let account = &ctx.config.account_id;
     let now = ctx.now();
     let must_either = |what: &str| {
@@ -22,15 +37,12 @@ pub async fn get_shard_iterator(
             "Must either specify (1) AT_SEQUENCE_NUMBER or AFTER_SEQUENCE_NUMBER and StartingSequenceNumber or (2) TRIM_HORIZON or LATEST and no StartingSequenceNumber. Request specified {kind} and {what} StartingSequenceNumber."
         ))
     };
-    let position = match kind.as_str() {
+    match kind {
         "AT_SEQUENCE_NUMBER" | "AFTER_SEQUENCE_NUMBER" => {
-            let text = input
-                .starting_sequence_number
-                .as_deref()
-                .ok_or_else(|| must_either("no"))?;
+            let text = sequence_number.ok_or_else(|| must_either("no"))?;
             let invalid = |why: &str| {
                 ApiError::InvalidArgument(format!(
-                    "StartingSequenceNumber {text} used in GetShardIterator on shard {sid} in stream {} under account {account} is invalid{why}.",
+                    "StartingSequenceNumber {text} used in {operation} on shard {sid} in stream {} under account {account} is invalid{why}.",
                     stream.name
                 ))
             };
@@ -44,20 +56,18 @@ pub async fn get_shard_iterator(
                     shard_id(seq.shard_index)
                 )));
             }
-            if kind == "AT_SEQUENCE_NUMBER" {
+            Ok(if kind == "AT_SEQUENCE_NUMBER" {
                 seq.position
             } else {
                 seq.position.saturating_add(1)
-            }
+            })
         }
-        _ if input.starting_sequence_number.is_some() && kind != "AT_TIMESTAMP" => {
-            return Err(must_either("also a"));
-        }
-        "TRIM_HORIZON" => 0,
-        "LATEST" => shard.visible() + 1,
+        _ if sequence_number.is_some() && kind != "AT_TIMESTAMP" => Err(must_either("also a")),
+        "TRIM_HORIZON" => Ok(0),
+        "LATEST" => Ok(shard.visible() + 1),
         _ => {
             // AT_TIMESTAMP
-            let ts = input.timestamp.ok_or_else(|| {
+            let ts = timestamp.ok_or_else(|| {
                 ApiError::InvalidArgument(
                     "Must specify timestampInMillis parameter for iterator of type AT_TIMESTAMP. Current request has no timestamp parameter.".into(),
                 )
@@ -68,17 +78,35 @@ pub async fn get_shard_iterator(
                     ts.0
                 )));
             }
-            ctx.store
+            Ok(ctx
+                .store
                 .first_subseq_at_or_after_time(shard.key, ts.0)?
-                .unwrap_or_else(|| shard.visible() + 1)
+                .unwrap_or_else(|| shard.visible() + 1))
         }
-    };
+    }
+}
+
+pub async fn get_shard_iterator(
+    ctx: &Ctx,
+    input: GetShardIteratorInput,
+) -> Result<GetShardIteratorOutput, ApiError> {
+    let stream = ctx.resolve(input.stream_name.as_deref(), input.stream_arn.as_deref())?;
+    let shard = find_shard(ctx, &stream, input.shard_id.as_deref().unwrap_or_default())?;
+    let position = starting_position(
+        ctx,
+        &stream,
+        &shard,
+        input.shard_iterator_type.as_deref().unwrap_or_default(),
+        input.starting_sequence_number.as_deref(),
+        input.timestamp,
+        "GetShardIterator",
+    )?;
     let iterator = ShardIterator {
         stream_name: stream.name.clone(),
         stream_id: stream.id,
         shard_index: shard.index,
         position,
-        issued_ms: now,
+        issued_ms: ctx.now(),
     };
     Ok(GetShardIteratorOutput {
         shard_iterator: iterator.encode(&ctx.signer),

@@ -29,6 +29,7 @@ mod remove_tags_from_stream;
 mod retention;
 mod split_shard;
 mod state;
+pub mod subscribe_to_shard;
 mod tag_resource;
 mod tagging;
 mod tokens;

@@ -2,8 +2,10 @@
 //! bytes out. No I/O, no runtime, no business rules — and the only place errors are rendered.
 
 pub mod cbor;
+pub mod eventstream;
 pub mod model;
 pub mod reshard_model;
+pub mod subscribe_model;
 pub mod types;
 pub mod validate;
 

@@ -33,7 +33,7 @@ impl Serialize for Blob {
 /// Decodes base64 the way Coral does: length a multiple of 4 and canonical padding; the
 /// messages follow AWS's SerializationException texts.
 pub fn decode_base64(text: &str) -> Result<Vec<u8>, String> {
-    if text.len() % 4 != 0 {
+    if !text.len().is_multiple_of(4) {
         return Err(format!(
             "'{text}' can not be converted to a Blob: Base64 encoded length is expected a multiple of 4 bytes but found: {}",
             text.len()
@@ -140,7 +140,7 @@ impl<'de> Deserialize<'de> for Timestamp {
             seconds: bool,
         }
         impl TsVisitor {
-            fn from_f64<E: de::Error>(&self, v: f64) -> Result<Timestamp, E> {
+            fn millis_of<E: de::Error>(&self, v: f64) -> Result<Timestamp, E> {
                 if !v.is_finite() {
                     return Err(E::custom("Invalid timestamp"));
                 }
@@ -180,14 +180,14 @@ impl<'de> Deserialize<'de> for Timestamp {
                 self.visit_i64(i64::try_from(v).unwrap_or(i64::MAX))
             }
             fn visit_f64<E: de::Error>(self, v: f64) -> Result<Timestamp, E> {
-                self.from_f64(v)
+                self.millis_of(v)
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Timestamp, E> {
                 // Coral accepts a numeric string for a timestamp member.
                 v.trim()
                     .parse::<f64>()
                     .map_err(|_| E::custom(format!("'{v}' can not be converted to a Timestamp")))
-                    .and_then(|f| self.from_f64(f))
+                    .and_then(|f| self.millis_of(f))
             }
             fn visit_bool<E: de::Error>(self, _: bool) -> Result<Timestamp, E> {
                 Err(E::custom(

@@ -295,6 +295,15 @@ pub struct Registry {
     control: tokio::sync::Mutex<()>,
     /// Wakes the background worker (e.g. a deleted stream's records await removal).
     pub background: tokio::sync::Notify,
+    /// Live SubscribeToShard streams by (consumer ARN, shard index).
+    pub subscriptions: Mutex<std::collections::HashMap<(String, u32), SubscriptionLease>>,
+}
+
+/// One live subscription: when it started, and how to end it when another takes over.
+pub struct SubscriptionLease {
+    pub id: u64,
+    pub started_ms: i64,
+    pub cancel: Arc<tokio::sync::Notify>,
 }
 
 fn store_err(e: StoreError) -> ApiError {
@@ -331,6 +340,7 @@ impl Registry {
             purging: Mutex::new(Vec::new()),
             control: tokio::sync::Mutex::new(()),
             background: tokio::sync::Notify::new(),
+            subscriptions: Mutex::new(std::collections::HashMap::new()),
         };
         for (id, doc) in store.load_stream_metas()? {
             let meta: StreamMeta = serde_json::from_slice(&doc)

@@ -1,0 +1,189 @@
+//! SubscribeToShard: a live event stream for an enhanced fan-out consumer.
+//!
+//! Unlike the other operations the answer is a stream, so [`start`] validates the request
+//! and returns a channel of already-framed event-stream messages; a task per subscription
+//! reads from the store (so a slow subscriber holds no records in memory and misses none) and
+//! is woken by the shard writer whenever records become durable.
+//!
+//! Invariants: the first message is the initial-response, sent at once; an event goes out at
+//! least every heartbeat (5 s) while idle; the stream ends after 5 minutes (by the injected
+//! clock), at the end of a closed shard (with ChildShards), or when a newer subscription of
+//! the same consumer and shard takes over (with a ResourceInUseException frame).
+
+use super::get_records::{child_shard_shapes, record_shapes};
+use super::get_shard_iterator::{find_shard, starting_position};
+use super::Ctx;
+use crate::error::ApiError;
+use crate::protocol::subscribe_model::{SubscribeToShardEvent, SubscribeToShardInput};
+use crate::protocol::{decode, encode, eventstream, render_error, Encoding};
+use crate::streams::sequence::SequenceNumber;
+use crate::streams::{Shard, Stream, SubscriptionLease};
+use bytes::Bytes;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, Notify};
+
+pub const SUBSCRIPTION_MS: i64 = 300_000;
+/// A newer subscription within this window of the current one is refused.
+pub const TAKEOVER_MS: i64 = 5_000;
+/// Records per event; AWS caps an event's data by the shard's 2 MiB/s read rate.
+const EVENT_RECORDS: usize = 10_000;
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+/// Validates the request, claims the (consumer, shard) slot and starts streaming.
+pub async fn start(
+    ctx: Arc<Ctx>,
+    encoding: Encoding,
+    body: &[u8],
+) -> Result<mpsc::Receiver<Bytes>, ApiError> {
+    let input: SubscribeToShardInput = decode(encoding, body)?;
+    let consumer_arn = input.consumer_arn.unwrap_or_default();
+    let (stream, _consumer) = ctx.active_consumer(&consumer_arn)?;
+    let shard = find_shard(&ctx, &stream, input.shard_id.as_deref().unwrap_or_default())?;
+    let start_at = input.starting_position.unwrap_or_default();
+    let position = starting_position(
+        &ctx,
+        &stream,
+        &shard,
+        start_at.position_type.as_deref().unwrap_or_default(),
+        start_at.sequence_number.as_deref(),
+        start_at.timestamp,
+        "SubscribeToShard",
+    )?;
+    let now = ctx.now();
+    let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+    let cancel = Arc::new(Notify::new());
+    {
+        let mut subs = ctx.subscriptions.lock().unwrap();
+        let key = (consumer_arn.clone(), shard.index);
+        if let Some(old) = subs.get(&key) {
+            if now - old.started_ms < TAKEOVER_MS {
+                return Err(ApiError::ResourceInUse(format!(
+                    "Another active subscription exists for this consumer: {consumer_arn}"
+                )));
+            }
+            old.cancel.notify_one();
+        }
+        subs.insert(
+            key,
+            SubscriptionLease {
+                id,
+                started_ms: now,
+                cancel: cancel.clone(),
+            },
+        );
+    }
+    // A small buffer: the task reads ahead at most a couple of events.
+    let (tx, rx) = mpsc::channel(2);
+    tokio::spawn(async move {
+        let sub = Subscription {
+            ctx: ctx.clone(),
+            stream,
+            shard,
+            encoding,
+            consumer_arn: consumer_arn.clone(),
+            tx,
+        };
+        sub.run(position, now, cancel).await;
+        let mut subs = ctx.subscriptions.lock().unwrap();
+        let key = (consumer_arn, sub.shard.index);
+        if subs.get(&key).is_some_and(|l| l.id == id) {
+            subs.remove(&key);
+        }
+    });
+    Ok(rx)
+}
+
+struct Subscription {
+    ctx: Arc<Ctx>,
+    stream: Arc<Stream>,
+    shard: Arc<Shard>,
+    encoding: Encoding,
+    consumer_arn: String,
+    tx: mpsc::Sender<Bytes>,
+}
+
+impl Subscription {
+    async fn send(&self, frame: Vec<u8>) -> bool {
+        self.tx.send(Bytes::from(frame)).await.is_ok()
+    }
+
+    async fn run(&self, mut position: u64, started_ms: i64, cancel: Arc<Notify>) {
+        if !self.send(eventstream::initial_response()).await {
+            return;
+        }
+        let heartbeat = Duration::from_millis(self.ctx.config.subscribe_heartbeat_ms.max(1));
+        let mut visible = self.shard.subscribe();
+        loop {
+            if self.ctx.now() - started_ms >= SUBSCRIPTION_MS {
+                return;
+            }
+            visible.borrow_and_update();
+            let outcome = match self
+                .ctx
+                .read(&self.stream, &self.shard, position, EVENT_RECORDS)
+            {
+                Ok(o) => o,
+                Err(e) => {
+                    self.fail(&e).await;
+                    return;
+                }
+            };
+            let last_arrival = outcome.records.last().map(|r| r.arrival_ms);
+            let had_records = !outcome.records.is_empty();
+            let next = outcome.next_position.unwrap_or(position);
+            let continuation = SequenceNumber {
+                stream_id: self.stream.id,
+                shard_index: self.shard.index,
+                position: next.saturating_sub(1),
+                arrival_ms: last_arrival.unwrap_or_else(|| self.ctx.now()),
+            };
+            let at_end = outcome.next_position.is_none();
+            let event = SubscribeToShardEvent {
+                records: record_shapes(&self.stream, self.shard.index, outcome.records),
+                continuation_sequence_number: continuation.to_string(),
+                millis_behind_latest: outcome.millis_behind_latest,
+                child_shards: outcome.child_shards.as_deref().map(child_shard_shapes),
+            };
+            let payload = encode(self.encoding, &event);
+            if !self.send(eventstream::event(self.encoding, payload)).await {
+                return;
+            }
+            if at_end {
+                return;
+            }
+            position = next;
+            if had_records {
+                continue;
+            }
+            tokio::select! {
+                changed = visible.changed() => {
+                    if changed.is_err() {
+                        return;
+                    }
+                }
+                _ = tokio::time::sleep(heartbeat) => {}
+                _ = cancel.notified() => {
+                    let e = ApiError::ResourceInUse(format!(
+                        "Another subscription was started for this consumer and shard: {}",
+                        self.consumer_arn
+                    ));
+                    self.fail(&e).await;
+                    return;
+                }
+            }
+        }
+    }
+
+    async fn fail(&self, error: &ApiError) {
+        let payload = render_error(self.encoding, error);
+        self.send(eventstream::exception(
+            self.encoding,
+            error.type_name(),
+            payload,
+        ))
+        .await;
+    }
+}
