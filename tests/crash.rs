@@ -112,7 +112,7 @@ async fn writer(c: Client, id: usize, stop: Arc<AtomicBool>, acked: Arc<Mutex<Ve
         d
     };
     while !stop.load(Ordering::Relaxed) {
-        if n % 2 == 0 {
+        if n.is_multiple_of(2) {
             let data = payload(n);
             let r = c
                 .put_record()

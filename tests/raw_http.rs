@@ -1283,7 +1283,23 @@ async fn fuzzed_bodies_get_json_4xx_and_never_break_the_server() {
         ));
     }
     let it = trim_horizon(s.addr, "fuzz", "shardId-000000000000").await;
+    let shards_token = ok(
+        s.addr,
+        "ListShards",
+        json!({"StreamName": "fuzz", "MaxResults": 1}),
+    )
+    .await["NextToken"]
+        .clone();
+    assert!(shards_token.is_string());
     let seeds: Vec<(&str, Value)> = vec![
+        (
+            "ListShards",
+            json!({"NextToken": shards_token, "MaxResults": 1}),
+        ),
+        (
+            "GetRecords",
+            json!({"ShardIterator": format!("\"{it}\""), "Limit": 10000}),
+        ),
         (
             "CreateStream",
             json!({"StreamName": "fz", "ShardCount": 1, "StreamModeDetails": {"StreamMode": "PROVISIONED"}, "Tags": {"a": "b"}}),

@@ -176,9 +176,11 @@ async fn split_then_merge_keeps_lineage_and_hash_space() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reshard_errors_match_aws() {
-    let mut config = Config::default();
-    config.shard_limit = 7;
-    let (server, _clock) = start(config).await;
+    let (server, _clock) = start(Config {
+        shard_limit: 7,
+        ..Config::default()
+    })
+    .await;
     let c = client(&server.endpoint());
     create(&c, "s", 3).await;
     let err = c
@@ -266,9 +268,11 @@ async fn reshard_errors_match_aws() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn update_shard_count_is_uniform_with_intermediate_shards() {
-    let mut config = Config::default();
-    config.shard_limit = 1000;
-    let (server, clock) = start(config).await;
+    let (server, clock) = start(Config {
+        shard_limit: 1000,
+        ..Config::default()
+    })
+    .await;
     let c = client(&server.endpoint());
     create(&c, "u", 5).await;
     let out = c
@@ -352,9 +356,11 @@ fn kinesd_even(n: u128) -> Vec<(u128, u128)> {
 /// partition key's records in order.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn resharding_under_load_loses_nothing_and_keeps_key_order() {
-    let mut config = Config::default();
-    config.shard_limit = 1000;
-    let (server, _clock) = start(config).await;
+    let (server, _clock) = start(Config {
+        shard_limit: 1000,
+        ..Config::default()
+    })
+    .await;
     let c = client(&server.endpoint());
     create(&c, "load", 2).await;
     let writers = 4;

@@ -61,9 +61,11 @@ async fn next_event(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn records_are_pushed_live_and_continuation_resumes() {
-    let mut config = Config::default();
-    config.subscribe_heartbeat_ms = 200;
-    let (server, _clock) = start(config).await;
+    let (server, _clock) = start(Config {
+        subscribe_heartbeat_ms: 200,
+        ..Config::default()
+    })
+    .await;
     let c = client(&server.endpoint());
     let consumer = setup(&c, 1).await;
     c.put_record()
@@ -113,9 +115,11 @@ async fn records_are_pushed_live_and_continuation_resumes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn takeover_within_five_seconds_is_refused_then_allowed_and_streams_expire() {
-    let mut config = Config::default();
-    config.subscribe_heartbeat_ms = 100;
-    let (server, clock) = start(config).await;
+    let (server, clock) = start(Config {
+        subscribe_heartbeat_ms: 100,
+        ..Config::default()
+    })
+    .await;
     let c = client(&server.endpoint());
     let consumer = setup(&c, 1).await;
     let subscribe = || {

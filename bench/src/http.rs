@@ -17,7 +17,9 @@ pub fn build_request(host: &str, operation: &str, body: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(body.len() + 400);
     out.extend_from_slice(b"POST / HTTP/1.1\r\nHost: ");
     out.extend_from_slice(host.as_bytes());
-    out.extend_from_slice(b"\r\nContent-Type: application/x-amz-json-1.1\r\nX-Amz-Target: Kinesis_20131202.");
+    out.extend_from_slice(
+        b"\r\nContent-Type: application/x-amz-json-1.1\r\nX-Amz-Target: Kinesis_20131202.",
+    );
     out.extend_from_slice(operation.as_bytes());
     out.extend_from_slice(b"\r\nX-Amz-Date: ");
     out.extend_from_slice(AMZ_DATE.as_bytes());
@@ -280,8 +282,7 @@ impl Conn {
             while self.filled < pos + size + 2 {
                 self.fill_more().await?;
             }
-            self.chunked
-                .extend_from_slice(&self.buf[pos..pos + size]);
+            self.chunked.extend_from_slice(&self.buf[pos..pos + size]);
             pos += size + 2;
         }
     }

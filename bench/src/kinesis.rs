@@ -269,6 +269,9 @@ mod tests {
             Some(12)
         );
         assert_eq!(failed_record_count(b"{}"), None);
-        assert_eq!(error_type(br#"{"__type":"ns#ResourceNotFoundException"}"#), "ResourceNotFoundException");
+        assert_eq!(
+            error_type(br#"{"__type":"ns#ResourceNotFoundException"}"#),
+            "ResourceNotFoundException"
+        );
     }
 }

@@ -18,10 +18,7 @@ pub struct Out {
 
 impl Out {
     pub fn result(&self, figure: &str, value: f64, unit: &str, extra: &str) {
-        println!(
-            "RESULT {} {figure} {value:.3} {unit} {extra}",
-            self.label
-        );
+        println!("RESULT {} {figure} {value:.3} {unit} {extra}", self.label);
     }
 
     pub fn skip(&self, figure: &str, reason: &str) {
@@ -135,8 +132,10 @@ pub async fn drive(
         // A request stuck on a dead server must not hold the run.
         match tokio::time::timeout(Duration::from_secs(15), task).await {
             Ok(Ok(r)) => reconnects += r,
-            _ => errors.fetch_add(1, Ordering::Relaxed),
-        };
+            _ => {
+                errors.fetch_add(1, Ordering::Relaxed);
+            }
+        }
     }
     let first_error = first_error.lock().unwrap().clone();
     Driven {

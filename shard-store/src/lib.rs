@@ -71,6 +71,14 @@ const LOCK_WAIT: Duration = Duration::from_secs(2);
 /// fails with "could not acquire lock" (spacejam/sled#1234, #1289). Retry briefly; a
 /// lock held by a live second process lasts far longer than `LOCK_WAIT` and still
 /// surfaces as an error.
+/// Retained records live on disk, not in RAM: sled's page cache defaults to 1 GiB, far more
+/// than an emulator should hold, so it is capped.
+const CACHE_BYTES: u64 = 64 * 1024 * 1024;
+
+fn tuned(config: sled::Config) -> sled::Config {
+    config.cache_capacity(CACHE_BYTES)
+}
+
 fn open_waiting_for_lock(config: &sled::Config) -> Result<sled::Db> {
     let deadline = Instant::now() + LOCK_WAIT;
     let mut pause = Duration::from_millis(5);
@@ -321,13 +329,13 @@ impl Store {
     pub fn open(dir: &Path) -> Result<Store> {
         std::fs::create_dir_all(dir)
             .map_err(|e| StoreError::Io(format!("creating {}: {e}", dir.display())))?;
-        Self::from_config(sled::Config::new().path(dir))
+        Self::from_config(tuned(sled::Config::new().path(dir)))
     }
 
     /// Opens a store that lives only as long as this handle (and its clones); meant for
     /// tests.
     pub fn open_temporary() -> Result<Store> {
-        Self::from_config(sled::Config::new().temporary(true))
+        Self::from_config(tuned(sled::Config::new().temporary(true)))
     }
 
     fn from_config(config: sled::Config) -> Result<Store> {

@@ -20,8 +20,10 @@ struct Cursor {
 
 #[derive(Clone, Copy, Serialize, Deserialize)]
 enum Filter {
-    /// All shards whose records have not all expired (FROM/AT_TRIM_HORIZON, AFTER_SHARD_ID).
+    /// All shards whose records have not all expired (FROM_TRIM_HORIZON, AFTER_SHARD_ID).
     TrimHorizon,
+    /// Shards open at the trim horizon (AT_TRIM_HORIZON).
+    AtTrimHorizon,
     /// Open shards only.
     Latest,
     /// Shards open at that time (AT_TIMESTAMP).
@@ -38,10 +40,17 @@ impl Filter {
         if expired {
             return false;
         }
+        // A time before the stream existed means its first shards, as for a young stream's
+        // trim horizon.
+        let open_at = |t: i64| {
+            let t = t.max(meta.created_ms);
+            shard.created_ms <= t && shard.closed.is_none_or(|c| c.at_ms > t)
+        };
         match self {
             Filter::TrimHorizon => true,
+            Filter::AtTrimHorizon => open_at(now - meta.retention_ms()),
             Filter::Latest => shard.closed.is_none(),
-            Filter::AtTime(t) => shard.created_ms <= t && shard.closed.is_none_or(|c| c.at_ms > t),
+            Filter::AtTime(t) => open_at(t),
             Filter::FromTime(t) => shard.closed.is_none_or(|c| c.at_ms >= t),
         }
     }
@@ -103,6 +112,7 @@ pub async fn list_shards(ctx: &Ctx, input: ListShardsInput) -> Result<ListShards
                     Filter::TrimHorizon
                 }
                 Some("AT_LATEST") => Filter::Latest,
+                Some("AT_TRIM_HORIZON") => Filter::AtTrimHorizon,
                 Some(kind @ ("AT_TIMESTAMP" | "FROM_TIMESTAMP")) => {
                     let t = f.timestamp.ok_or_else(|| {
                         ApiError::InvalidArgument(format!(

@@ -112,6 +112,9 @@ mod tests {
         assert_eq!(input.data, Some(Blob(b"hi".to_vec())));
         assert_eq!(input.partition_key.as_deref(), Some("k"));
         assert_eq!(input.explicit_hash_key, None);
+        // A tag on the byte string (here 24, "embedded CBOR") is ignored.
+        let tagged: PutRecordInput = decode(&hex("a1 64 44617461 d8 18 42 6869")).unwrap();
+        assert_eq!(tagged.data, Some(Blob(b"hi".to_vec())));
     }
 
     #[test]

@@ -113,7 +113,7 @@ impl StreamMeta {
     pub fn status(&self, now: i64) -> &'static str {
         if self.delete_at_ms.is_some() {
             "DELETING"
-        } else if now < self.active_at_ms {
+        } else if now < self.active_at_ms && self.active_at_ms > self.created_ms {
             "CREATING"
         } else if self.updating_until_ms.is_some_and(|t| now < t) {
             "UPDATING"
