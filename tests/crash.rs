@@ -35,6 +35,12 @@ impl Kinesd {
         let mut child = Command::new(env!("CARGO_BIN_EXE_kinesd"))
             .args(["--port", "0", "--data-dir"])
             .arg(data_dir)
+            // `relaxed` acknowledges before the flush, so setting this to it must make the test
+            // fail: a check that the test can see lost writes at all.
+            .args([
+                "--durability",
+                &std::env::var("KINESD_CRASH_DURABILITY").unwrap_or_else(|_| "flush".into()),
+            ])
             .env("KINESD_LOG", "warn")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

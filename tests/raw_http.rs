@@ -42,7 +42,7 @@ async fn start() -> Server {
 #[derive(Debug)]
 struct Resp {
     status: u16,
-    headers: Vec<(String, String)>,
+    headers: Headers,
     body: Vec<u8>,
 }
 
@@ -98,7 +98,9 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 }
 
 /// Parses the head of a response; returns it and where the body starts.
-fn parse_head(buf: &[u8]) -> Option<(u16, Vec<(String, String)>, usize)> {
+type Headers = Vec<(String, String)>;
+
+fn parse_head(buf: &[u8]) -> Option<(u16, Headers, usize)> {
     let end = find(buf, b"\r\n\r\n")?;
     let head = std::str::from_utf8(&buf[..end]).expect("response head is ASCII");
     let mut lines = head.split("\r\n");
@@ -602,6 +604,8 @@ async fn oversize_body_is_refused_before_it_is_read() {
     .expect("413 must come without the body being sent");
     assert_eq!(resp.status, 413, "{}", resp.text());
     assert_eq!(resp.error_type().as_deref(), Some("SerializationException"));
+    assert_eq!(resp.header("content-type"), Some(JSON_CT));
+    assert_request_id(&resp);
     assert!(started.elapsed() < Duration::from_secs(5));
     drop(sock);
 
@@ -877,11 +881,7 @@ async fn shard_iterator_in_literal_quotes_works() {
 // HTTP/2 cleartext (prior knowledge)
 // ---------------------------------------------------------------------------------------------
 
-async fn h2_call(
-    addr: SocketAddr,
-    op: &str,
-    body: &'static str,
-) -> (u16, Vec<(String, String)>, Vec<u8>) {
+async fn h2_call(addr: SocketAddr, op: &str, body: &'static str) -> (u16, Headers, Vec<u8>) {
     let tcp = TcpStream::connect(addr).await.unwrap();
     let (client, connection) = h2::client::handshake(tcp).await.expect("h2 handshake");
     let conn_task = tokio::spawn(async move {

@@ -111,7 +111,7 @@ impl Subscription {
     }
 
     async fn run(&self, mut position: u64, started_ms: i64, cancel: Arc<Notify>) {
-        if !self.send(eventstream::initial_response()).await {
+        if !self.send(eventstream::initial_response(self.encoding)).await {
             return;
         }
         let heartbeat = Duration::from_millis(self.ctx.config.subscribe_heartbeat_ms.max(1));

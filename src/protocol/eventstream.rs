@@ -20,15 +20,21 @@ fn frame(headers: Vec<(&'static str, String)>, payload: Vec<u8>) -> Vec<u8> {
     out
 }
 
-/// The first message of every subscription; clients wait for it before anything else.
-pub fn initial_response() -> Vec<u8> {
+/// The first message of every subscription; clients wait for it before anything else. Its
+/// payload is an empty structure in the request's encoding (SDKs parse it with the protocol's
+/// unmarshaller).
+pub fn initial_response(encoding: Encoding) -> Vec<u8> {
+    let (content_type, payload) = match encoding {
+        Encoding::Json => ("application/json", b"{}".to_vec()),
+        Encoding::Cbor => (encoding.content_type(), vec![0xa0]),
+    };
     frame(
         vec![
             (":message-type", "event".into()),
             (":event-type", "initial-response".into()),
-            (":content-type", "application/json".into()),
+            (":content-type", content_type.into()),
         ],
-        b"{}".to_vec(),
+        payload,
     )
 }
 
@@ -99,7 +105,7 @@ mod tests {
 
     #[test]
     fn initial_response_golden_bytes() {
-        let bytes = initial_response();
+        let bytes = initial_response(Encoding::Json);
         let expected_prefix = INITIAL_RESPONSE_HEX;
         let got = hex(&bytes);
         assert_eq!(&got[..got.len() - 8], expected_prefix);

@@ -1,0 +1,333 @@
+#!/usr/bin/env bash
+# Side-by-side benchmark: kinesd against the Kinesis emulators that can be installed from the
+# package registries, one server after another on 127.0.0.1, driven by kinesd-bench (bench/).
+#
+#   scripts/bench.sh                    # everything (see BENCH_SERVERS)
+#   BENCH_SERVERS="kinesd" scripts/bench.sh
+#   BENCH_RETAIN=5G scripts/bench.sh    # the issue's 5 GB retained-data figure
+#
+# Environment:
+#   BENCH_SERVERS   servers to run, in order (default: canned kinesd ferrokinesis
+#                   ferrokinesis-durable kinesalite kinesis-mock moto)
+#   BENCH_RETAIN    data volume written for the RSS-while-retaining and disk figures (1G)
+#   BENCH_DURATION  measured seconds of each throughput scenario (8)
+#   BENCH_FILL_MAX  seconds at most spent writing BENCH_RETAIN (90)
+#   BENCH_CACHE     where peers are installed (target/bench-cache)
+#   BENCH_OUT       results directory (target/bench-results/<date>)
+#   KINESD_BIN      use this kinesd binary instead of building one
+#   BENCH_NO_BUILD  set to 1 to use the already built target/release binaries
+#
+# Each result line of kinesd-bench (`RESULT <server> <figure> <value> <unit> ...` or
+# `SKIP <server> <figure> <reason>`) goes to $BENCH_OUT/results.txt; the table at the end
+# is also written to $BENCH_OUT/table.md. Every scenario is bounded in count and time.
+set -uo pipefail
+
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$ROOT"
+CACHE="${BENCH_CACHE:-$ROOT/target/bench-cache}"
+OUT="${BENCH_OUT:-$ROOT/target/bench-results/$(date -u +%Y%m%d-%H%M%S)}"
+SERVERS="${BENCH_SERVERS:-canned kinesd ferrokinesis ferrokinesis-durable kinesalite kinesis-mock moto}"
+RETAIN="${BENCH_RETAIN:-1G}"
+DURATION="${BENCH_DURATION:-8}"
+FILL_MAX="${BENCH_FILL_MAX:-90}"
+mkdir -p "$CACHE" "$OUT"
+RESULTS="$OUT/results.txt"
+: >"$RESULTS"
+SCRIPT_START=$(date +%s)
+
+log() { echo "bench: $*" >&2; }
+skip() { # server reason
+    log "skip $1: $2"
+    echo "SKIP $1 all $2" >>"$RESULTS"
+}
+
+# --- build -----------------------------------------------------------------------------------
+BENCH="$ROOT/target/release/kinesd-bench"
+KINESD="${KINESD_BIN:-$ROOT/target/release/kinesd}"
+if [[ "${BENCH_NO_BUILD:-0}" != 1 ]]; then
+    log "building kinesd-bench (release)"
+    cargo build --release -q -p kinesd-bench --bin kinesd-bench || { log "build failed"; exit 1; }
+    if [[ -z "${KINESD_BIN:-}" ]]; then
+        log "building kinesd (release)"
+        cargo build --release -q -p kinesd --bin kinesd || { log "build failed"; exit 1; }
+    fi
+fi
+[[ -x "$BENCH" ]] || { log "no $BENCH"; exit 1; }
+
+# --- network namespace for peers that bind every interface -----------------------------------
+NS_HOLDER=""
+NS_OK=0
+if command -v unshare >/dev/null && command -v nsenter >/dev/null && unshare -n true 2>/dev/null; then
+    unshare -n sleep 100000 &
+    NS_HOLDER=$!
+    sleep 0.2
+    if nsenter -t "$NS_HOLDER" -n ip link set lo up 2>/dev/null ||
+        nsenter -t "$NS_HOLDER" -n ifconfig lo up 2>/dev/null; then
+        NS_OK=1
+    fi
+fi
+SPID=""
+cleanup() {
+    [[ -n "$SPID" ]] && kill -KILL "$SPID" 2>/dev/null
+    [[ -n "$NS_HOLDER" ]] && kill "$NS_HOLDER" 2>/dev/null
+}
+trap cleanup EXIT
+
+# A TCP port nothing listens on (inside a fresh namespace any port is free).
+free_port() {
+    local p
+    for _ in $(seq 1 50); do
+        p=$((20000 + RANDOM % 30000))
+        if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+            echo "$p"
+            return
+        fi
+    done
+    echo 45678
+}
+
+# --- peers: install (cached) -----------------------------------------------------------------
+install_ferrokinesis() {
+    [[ -x "$CACHE/cargo/bin/ferrokinesis" ]] && return 0
+    log "installing ferrokinesis (cargo install; several minutes the first time)"
+    timeout 1800 cargo install ferrokinesis --locked --root "$CACHE/cargo" \
+        >"$CACHE/ferrokinesis-install.log" 2>&1 ||
+        { INSTALL_ERR="cargo install ferrokinesis failed (see $CACHE/ferrokinesis-install.log)"; return 1; }
+}
+install_npm() { # dir package
+    [[ -d "$CACHE/$1/node_modules/$2" ]] && return 0
+    command -v npm >/dev/null || { INSTALL_ERR="npm not installed"; return 1; }
+    log "installing $2 (npm)"
+    mkdir -p "$CACHE/$1"
+    timeout 600 npm install --no-audit --no-fund --prefix "$CACHE/$1" "$2" \
+        >"$CACHE/$1/install.log" 2>&1 ||
+        { INSTALL_ERR="npm install $2 failed (see $CACHE/$1/install.log)"; return 1; }
+}
+install_moto() {
+    [[ -x "$CACHE/moto-venv/bin/moto_server" ]] && return 0
+    command -v python3 >/dev/null || { INSTALL_ERR="python3 not installed"; return 1; }
+    log "installing moto[server] (pip, in a venv)"
+    { python3 -m venv "$CACHE/moto-venv" &&
+        timeout 900 "$CACHE/moto-venv/bin/pip" install -q 'moto[server]'; } \
+        >"$CACHE/moto-install.log" 2>&1 ||
+        { INSTALL_ERR="pip install moto[server] failed (see $CACHE/moto-install.log)"; return 1; }
+}
+
+# --- servers ---------------------------------------------------------------------------------
+# server_setup NAME: installs it and sets PERSISTENT (1 if it keeps data in a directory) and
+# NEEDS_NS (1 if it binds every interface). server_cmd NAME DIR PORT sets CMD.
+server_setup() {
+    INSTALL_ERR=""
+    PERSISTENT=0
+    NEEDS_NS=0
+    case "$1" in
+    kinesd)
+        [[ -x "$KINESD" ]] || { INSTALL_ERR="no kinesd binary at $KINESD"; return 1; }
+        PERSISTENT=1 ;;
+    ferrokinesis) install_ferrokinesis || return 1; NEEDS_NS=1 ;;
+    ferrokinesis-durable) install_ferrokinesis || return 1; NEEDS_NS=1; PERSISTENT=1 ;;
+    kinesalite)
+        command -v node >/dev/null || { INSTALL_ERR="node not installed"; return 1; }
+        install_npm kinesalite kinesalite || return 1; NEEDS_NS=1 ;;
+    kinesis-mock)
+        command -v node >/dev/null || { INSTALL_ERR="node not installed"; return 1; }
+        install_npm kinesis-local kinesis-local || return 1; NEEDS_NS=1 ;;
+    moto) install_moto || return 1 ;;
+    *) INSTALL_ERR="unknown server"; return 1 ;;
+    esac
+}
+server_cmd() { # name dir port
+    local dir="$2" port="$3"
+    case "$1" in
+    # Default (durable, group-commit) mode; only the port and data directory are set.
+    kinesd) CMD=("$KINESD" --port "$port" --data-dir "$dir") ;;
+    # In memory, its default.
+    ferrokinesis) CMD=("$CACHE/cargo/bin/ferrokinesis" --port "$port" --shard-limit 10000 --log-level warn) ;;
+    # Its durable mode: WAL + snapshots in --state-dir.
+    ferrokinesis-durable) CMD=("$CACHE/cargo/bin/ferrokinesis" --port "$port" --shard-limit 10000 --log-level warn --state-dir "$dir") ;;
+    # In memory (memdown), its default; streams stay CREATING for its default 500 ms.
+    kinesalite) CMD=(node "$CACHE/kinesalite/node_modules/kinesalite/cli.js" --port "$port" --shardLimit 10000) ;;
+    # kinesis-mock's npm build (package kinesis-local), in memory, plain HTTP port.
+    kinesis-mock) CMD=(env "KINESIS_MOCK_PLAIN_PORT=$port" "KINESIS_MOCK_TLS_PORT=$((port + 1))"
+        SHARD_LIMIT=10000 LOG_LEVEL=WARN ROOT_LOG_LEVEL=ERROR
+        node "$CACHE/kinesis-local/node_modules/kinesis-local/main.js") ;;
+    moto) CMD=("$CACHE/moto-venv/bin/moto_server" -H 127.0.0.1 -p "$port") ;;
+    esac
+}
+
+NS=()
+bench() { # args... (uses NAME, PORT, NS); one scenario, bounded
+    "${NS[@]}" timeout 600 "$BENCH" --endpoint "127.0.0.1:$PORT" --label "$NAME" "$@" |
+        tee -a "$RESULTS"
+}
+start_server() { # dir log
+    server_cmd "$NAME" "$1" "$PORT"
+    "${NS[@]}" "${CMD[@]}" >"$2" 2>&1 &
+    SPID=$!
+    if ! "${NS[@]}" timeout 120 "$BENCH" --endpoint "127.0.0.1:$PORT" wait-ready --timeout 90 >/dev/null; then
+        log "$NAME did not answer (log: $2)"
+        stop_server
+        return 1
+    fi
+}
+stop_server() {
+    [[ -z "$SPID" ]] && return
+    kill -TERM "$SPID" 2>/dev/null
+    for _ in $(seq 1 100); do
+        kill -0 "$SPID" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -KILL "$SPID" 2>/dev/null
+    wait "$SPID" 2>/dev/null
+    SPID=""
+}
+
+run_canned() {
+    NAME=canned
+    log "== canned-answer server (the load generator's own ceiling)"
+    "$BENCH" --canned --label canned put-record --duration "$DURATION" | tee -a "$RESULTS"
+    "$BENCH" --canned --label canned put-records --size 100 --duration "$DURATION" | tee -a "$RESULTS"
+    "$BENCH" --canned --label canned put-records --size 1024 --duration "$DURATION" | tee -a "$RESULTS"
+}
+
+run_server() {
+    NAME="$1"
+    if ! server_setup "$NAME"; then
+        skip "$NAME" "$INSTALL_ERR"
+        return
+    fi
+    NS=()
+    if [[ "$NEEDS_NS" == 1 ]]; then
+        if [[ "$NS_OK" != 1 ]]; then
+            skip "$NAME" "binds every interface and 'unshare -n' is not available here"
+            return
+        fi
+        NS=(nsenter -t "$NS_HOLDER" -n)
+    fi
+    local data="$OUT/data/$NAME" logs="$OUT/logs/$NAME"
+    mkdir -p "$data" "$logs"
+    PORT=$(free_port)
+    [[ "$NEEDS_NS" == 1 ]] && PORT=4567
+    log "== $NAME (port $PORT${NS:+, in a network namespace})"
+
+    # 1. Start-up on an empty data directory, and idle RSS.
+    server_cmd "$NAME" "$data/empty" "$PORT"
+    bench startup --startup-figure startup_empty_ms --rss-figure idle_rss_mb \
+        --log "$logs/startup-empty.log" -- "${CMD[@]}"
+    rm -rf "$data/empty"
+
+    # 2. Throughput and latency on one running server.
+    if start_server "$data/main" "$logs/main.log"; then
+        bench put-record --duration "$DURATION"
+        bench put-records --size 100 --duration "$DURATION"
+        bench put-records --size 1024 --duration "$DURATION"
+        bench get-records --records 200000 --max-fill 60 --max-drain 60
+        bench latency --samples 2000 --interval-ms 2 --max 20
+        bench subscribe-latency
+        bench create-active --iterations 10 --max 30
+        stop_server
+    else
+        echo "SKIP $NAME put_record_ops server did not start (see $logs/main.log)" >>"$RESULTS"
+    fi
+    rm -rf "$data/main"
+
+    # 3. RSS while retaining BENCH_RETAIN of records; disk bytes per stored byte.
+    if start_server "$data/fill" "$logs/fill.log"; then
+        if [[ "$PERSISTENT" == 1 ]]; then
+            bench fill --bytes "$RETAIN" --max "$FILL_MAX" --pid "$SPID" --data-dir "$data/fill"
+        else
+            bench fill --bytes "$RETAIN" --max "$FILL_MAX" --pid "$SPID"
+        fi
+        stop_server
+    fi
+    rm -rf "$data/fill"
+
+    # 4. Start-up with 100 streams × 4 shards on disk (servers that keep data on disk).
+    if [[ "$PERSISTENT" == 1 ]]; then
+        if start_server "$data/prepared" "$logs/prepare.log"; then
+            bench prepare --streams 100 --shards 4 --records 10
+            stop_server
+            server_cmd "$NAME" "$data/prepared" "$PORT"
+            bench startup --startup-figure startup_100_streams_ms --rss-figure rss_100_streams_mb \
+                --log "$logs/startup-prepared.log" -- "${CMD[@]}"
+        fi
+        rm -rf "$data/prepared"
+    else
+        echo "SKIP $NAME startup_100_streams_ms in memory: nothing on disk to start from" >>"$RESULTS"
+    fi
+    rm -rf "$data"
+    log "$NAME done ($(($(date +%s) - SCRIPT_START)) s since start)"
+}
+
+for s in $SERVERS; do
+    if [[ "$s" == canned ]]; then
+        run_canned
+    else
+        run_server "$s"
+    fi
+done
+
+# --- table -----------------------------------------------------------------------------------
+{
+    echo "Measured $(date -u +%Y-%m-%d) on $(nproc) cores ($(uname -m), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo)), retained volume $RETAIN, ${DURATION} s per throughput figure."
+    echo
+    awk -v servers="$SERVERS" '
+    BEGIN {
+        n = split("put_record_ops put_records_100b_rps put_records_1024b_rps get_records_rps visible_p50_ms visible_p99_ms subscribe_p50_ms create_active_ms startup_empty_ms startup_100_streams_ms idle_rss_mb retained_rss_mb fill_mb disk_per_byte", order, " ")
+        desc["put_record_ops"] = "PutRecord 100 B, 16 conn (ops/s)"; hi["put_record_ops"] = 1
+        desc["put_records_100b_rps"] = "PutRecords 100×100 B (records/s)"; hi["put_records_100b_rps"] = 1
+        desc["put_records_1024b_rps"] = "PutRecords 100×1 KB (records/s)"; hi["put_records_1024b_rps"] = 1
+        desc["get_records_rps"] = "GetRecords drain (records/s)"; hi["get_records_rps"] = 1
+        desc["visible_p50_ms"] = "put → GetRecords poller p50 (ms)"
+        desc["visible_p99_ms"] = "put → GetRecords poller p99 (ms)"
+        desc["subscribe_p50_ms"] = "put → SubscribeToShard p50 (ms)"
+        desc["create_active_ms"] = "CreateStream → ACTIVE p50 (ms)"
+        desc["startup_empty_ms"] = "start-up, empty (ms)"
+        desc["startup_100_streams_ms"] = "start-up, 100 streams × 4 shards on disk (ms)"
+        desc["idle_rss_mb"] = "idle RSS (MB)"
+        desc["retained_rss_mb"] = "RSS while retaining the volume (MB)"
+        desc["fill_mb"] = "volume actually retained (MB)"; nor["fill_mb"] = 1
+        desc["disk_per_byte"] = "disk bytes per stored byte"
+        ns = split(servers, srv, " ")
+    }
+    $1 == "RESULT" { val[$2, $3] = $4; seen[$2] = 1 }
+    $1 == "SKIP" && $3 == "all" { dead[$2] = 1 }
+    $1 == "SKIP" && $3 != "all" && !(($2, $3) in val) { val[$2, $3] = "n/a" }
+    function fmt(v) {
+        if (v == "n/a" || v == "") return v
+        if (v + 0 >= 1000) return sprintf("%.0f", v)
+        if (v + 0 >= 10) return sprintf("%.1f", v)
+        return sprintf("%.2f", v)
+    }
+    END {
+        head = "| figure |"; line = "|---|"
+        for (i = 1; i <= ns; i++) {
+            s = srv[i]
+            if (dead[s] && !seen[s]) continue
+            cols[++nc] = s
+            head = head " " (s == "canned" ? "generator ceiling" : s) " |"; line = line "---:|"
+        }
+        print head; print line
+        for (k = 1; k <= n; k++) {
+            f = order[k]; row = "| " desc[f] " |"; any = 0
+            base = val["kinesd", f]
+            for (c = 1; c <= nc; c++) {
+                s = cols[c]; v = ((s, f) in val) ? val[s, f] : ""
+                if (v != "") any = 1
+                cell = fmt(v)
+                if (s != "kinesd" && s != "canned" && !nor[f] && v != "" && v != "n/a" && base != "" && base != "n/a" && v + 0 > 0 && base + 0 > 0) {
+                    r = hi[f] ? base / v : v / base
+                    cell = cell sprintf(" (%s×)", r >= 10 ? sprintf("%.0f", r) : sprintf("%.2f", r))
+                }
+                row = row " " cell " |"
+            }
+            if (any) print row
+        }
+        if ((("canned", "put_record_ops") in val) && (("kinesd", "put_record_ops") in val) && val["canned", "put_record_ops"] > 0)
+            printf "\nkinesd PutRecord rate = %.0f%% of the load generator'"'"'s own ceiling (canned-answer server).\n", 100 * val["kinesd", "put_record_ops"] / val["canned", "put_record_ops"]
+    }' "$RESULTS"
+    echo
+    echo "(×N) = kinesd's advantage over that server: N > 1 means kinesd is ahead (higher throughput, or lower time or memory); below 1 it trails."
+    grep '^SKIP' "$RESULTS" | sed 's/^SKIP /skipped: /'
+} | tee "$OUT/table.md"
+log "results in $OUT ($(($(date +%s) - SCRIPT_START)) s)"
