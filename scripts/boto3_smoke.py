@@ -2,6 +2,7 @@
 """Smoke test of a running kinesd with boto3 (HTTP/1.1, JSON protocol, event stream).
 
     python3 scripts/boto3_smoke.py http://127.0.0.1:4567
+    AWS_CA_BUNDLE=/path/to/kinesd-ca.pem python3 scripts/boto3_smoke.py https://127.0.0.1:4567
 
 Exits non-zero with a message on the first mismatch; prints `boto3 smoke: OK ...` at the end.
 The server must answer with its default CREATING/UPDATING delays (0) or small ones: every wait
@@ -30,6 +31,20 @@ STARTED = time.monotonic()
 def fail(msg):
     print(f"boto3 smoke: FAIL: {msg}", file=sys.stderr)
     sys.exit(1)
+
+
+def _excepthook(kind, value, tb):
+    """Any unexpected exception: the traceback, then one clear FAIL line (exit status 1)."""
+    import traceback
+
+    traceback.print_exception(kind, value, tb)
+    detail = getattr(value, "response", None)
+    print(f"boto3 smoke: FAIL: unexpected {kind.__name__}: {value}"
+          + (f"\n  response: {detail}" if detail else ""), file=sys.stderr)
+    sys.exit(1)
+
+
+sys.excepthook = _excepthook
 
 
 def check(cond, msg):
@@ -190,6 +205,41 @@ it = client.get_shard_iterator(
 )["ShardIterator"]
 first = client.get_records(ShardIterator=it, Limit=1)["Records"]
 check_eq("AT_SEQUENCE_NUMBER first record", b"boto3-record-0", first[0]["Data"] if first else None)
+# AT_TIMESTAMP: boto3 sends the datetime as epoch seconds (a JSON number).
+it = client.get_shard_iterator(
+    StreamName=STREAM, ShardId=put["ShardId"], ShardIteratorType="AT_TIMESTAMP",
+    Timestamp=now - datetime.timedelta(seconds=5),
+)["ShardIterator"]
+first = client.get_records(ShardIterator=it, Limit=1)["Records"]
+check_eq("AT_TIMESTAMP (before the first put) first record", b"boto3-record-0",
+         first[0]["Data"] if first else None)
+# botocore sends whole seconds by default: ask for the next whole second once it has passed.
+after = datetime.datetime.fromtimestamp(int(time.time()) + 1, datetime.timezone.utc)
+time.sleep(max(0.0, after.timestamp() - time.time()) + 0.05)
+it = client.get_shard_iterator(
+    StreamName=STREAM, ShardId=put["ShardId"], ShardIteratorType="AT_TIMESTAMP", Timestamp=after,
+)["ShardIterator"]
+check_eq("AT_TIMESTAMP (after the puts) records", [],
+         client.get_records(ShardIterator=it)["Records"])
+expect_error("InvalidArgumentException", client.get_shard_iterator, StreamName=STREAM,
+             ShardId=put["ShardId"], ShardIteratorType="AT_TIMESTAMP",
+             Timestamp=after + datetime.timedelta(hours=1))
+
+step("describe_stream / list_streams / retention / describe_limits")
+desc = client.describe_stream(StreamName=STREAM)["StreamDescription"]
+check_eq("describe_stream shards", 2, len(desc["Shards"]))
+check_eq("describe_stream HasMoreShards", False, desc["HasMoreShards"])
+check_eq("describe_stream EnhancedMonitoring", [{"ShardLevelMetrics": []}], desc["EnhancedMonitoring"])
+listed = client.list_streams()
+check(STREAM in listed["StreamNames"], f"list_streams lacks {STREAM}: {listed}")
+check(any(s["StreamName"] == STREAM and s["StreamARN"] == ARN
+          for s in listed.get("StreamSummaries", [])), f"list_streams StreamSummaries: {listed}")
+client.increase_stream_retention_period(StreamName=STREAM, RetentionPeriodHours=48)
+check_eq("retention after increase", 48, client.describe_stream_summary(
+    StreamName=STREAM)["StreamDescriptionSummary"]["RetentionPeriodHours"])
+client.decrease_stream_retention_period(StreamName=STREAM, RetentionPeriodHours=24)
+limits = client.describe_limits()
+check(limits.get("ShardLimit", 0) > 0 and "OpenShardCount" in limits, f"describe_limits {limits}")
 
 # --- resharding ----------------------------------------------------------------------------
 step("split_shard / merge_shards / update_shard_count")
@@ -302,9 +352,62 @@ check(b"efo-live" in seen, f"record put during the subscription never arrived "
 check(continuation and continuation.isdigit(), f"ContinuationSequenceNumber {continuation!r}")
 step(f"  {events} events, {len(seen)} records")
 
+# A second subscription of the same consumer and shard within 5 s is refused.
+expect_error("ResourceInUseException", client.subscribe_to_shard, ConsumerARN=consumer_arn,
+             ShardId=target_id, StartingPosition={"Type": "LATEST"})
+
+# A second consumer resumes after the continuation number: only newer records arrive.
+step("subscribe_to_shard AFTER_SEQUENCE_NUMBER (second consumer)")
+consumer2_arn = client.register_stream_consumer(
+    StreamARN=ARN, ConsumerName=f"{RUN}-consumer2")["Consumer"]["ConsumerARN"]
+for _ in range(30):
+    if client.describe_stream_consumer(ConsumerARN=consumer2_arn)[
+            "ConsumerDescription"]["ConsumerStatus"] == "ACTIVE":
+        break
+    time.sleep(1)
+client.put_record(StreamName=STREAM, PartitionKey="efo", ExplicitHashKey=target_hash,
+                  Data=b"efo-after")
+resp = client.subscribe_to_shard(
+    ConsumerARN=consumer2_arn, ShardId=target_id,
+    StartingPosition={"Type": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": continuation})
+seen2, events2 = [], 0
+try:
+    for event in resp["EventStream"]:
+        events2 += 1
+        seen2 += [r["Data"] for r in event["SubscribeToShardEvent"]["Records"]]
+        if seen2 or events2 >= 3:
+            break
+finally:
+    resp["EventStream"].close()
+check_eq("records after the continuation number", [b"efo-after"], seen2)
+
+# The closed parent shard: its records, then ChildShards, then the server ends the stream.
+step("subscribe_to_shard on a closed shard")
+resp = client.subscribe_to_shard(ConsumerARN=consumer2_arn, ShardId="shardId-000000000000",
+                                 StartingPosition={"Type": "TRIM_HORIZON"})
+closed_seen, child_shards, events3 = [], None, 0
+try:
+    for event in resp["EventStream"]:
+        events3 += 1
+        ev = event["SubscribeToShardEvent"]
+        closed_seen += [r["Data"] for r in ev["Records"]]
+        if ev.get("ChildShards"):
+            child_shards = sorted(c["ShardId"] for c in ev["ChildShards"])
+        if events3 > 10:
+            break
+finally:
+    resp["EventStream"].close()
+check_eq("closed shard records via subscription",
+         sorted(r["Data"] for r in read_shard(STREAM, "shardId-000000000000")[0]),
+         sorted(closed_seen))
+check_eq("closed shard ChildShards via subscription",
+         ["shardId-000000000002", "shardId-000000000003"], child_shards)
+check(events3 <= 10, "the subscription to a closed shard did not end after ChildShards")
+
 step("list_stream_consumers / tag_resource / list_tags_for_resource")
 listed = client.list_stream_consumers(StreamARN=ARN)["Consumers"]
-check_eq("list_stream_consumers", [consumer_arn], [c["ConsumerARN"] for c in listed])
+check_eq("list_stream_consumers", sorted([consumer_arn, consumer2_arn]),
+         sorted(c["ConsumerARN"] for c in listed))
 client.tag_resource(ResourceARN=ARN, Tags={"team": "smoke", "env": "test"})
 tags = client.list_tags_for_resource(ResourceARN=ARN)["Tags"]
 check_eq("list_tags_for_resource", {"env": "test", "team": "smoke"},
@@ -318,6 +421,7 @@ check_eq("consumer tags", [{"Key": "role", "Value": "efo"}], tags)
 
 step("deregister_stream_consumer")
 client.deregister_stream_consumer(ConsumerARN=consumer_arn)
+client.deregister_stream_consumer(StreamARN=ARN, ConsumerName=f"{RUN}-consumer2")
 for _ in range(30):
     if not client.list_stream_consumers(StreamARN=ARN)["Consumers"]:
         break

@@ -70,6 +70,38 @@ summary=$(k describe-stream-summary --stream-name "$STREAM" \
     --query '[StreamDescriptionSummary.StreamStatus, StreamDescriptionSummary.OpenShardCount]' --output text)
 check_eq "describe-stream-summary" "ACTIVE	2" "$summary"
 
+# --- resharding, consumers and tags by ARN --------------------------------------------------
+ARN=$(k describe-stream-summary --stream-name "$STREAM" \
+    --query 'StreamDescriptionSummary.StreamARN' --output text)
+k split-shard --stream-name "$STREAM" --shard-to-split shardId-000000000000 \
+    --new-starting-hash-key 85070591730234615865843651857942052864
+k wait stream-exists --stream-name "$STREAM"
+open_after_split=$(k list-shards --stream-name "$STREAM" --shard-filter Type=AT_LATEST --query 'length(Shards)')
+check_eq "open shards after split-shard" 3 "$open_after_split"
+k merge-shards --stream-name "$STREAM" --shard-to-merge shardId-000000000002 \
+    --adjacent-shard-to-merge shardId-000000000003
+k wait stream-exists --stream-name "$STREAM"
+open_after_merge=$(k list-shards --stream-name "$STREAM" --shard-filter Type=AT_LATEST --query 'length(Shards)')
+check_eq "open shards after merge-shards" 2 "$open_after_merge"
+target=$(k update-shard-count --stream-name "$STREAM" --target-shard-count 4 \
+    --scaling-type UNIFORM_SCALING --query TargetShardCount --output text)
+check_eq "update-shard-count target" 4 "$target"
+k wait stream-exists --stream-name "$STREAM"
+open_after_scale=$(k list-shards --stream-name "$STREAM" --shard-filter Type=AT_LATEST --query 'length(Shards)')
+check_eq "open shards after update-shard-count" 4 "$open_after_scale"
+
+CONSUMER=$(k register-stream-consumer --stream-arn "$ARN" --consumer-name smoke-consumer \
+    --query Consumer.ConsumerARN --output text)
+[[ "$CONSUMER" == "$ARN/consumer/smoke-consumer:"* ]] || fail "consumer ARN '$CONSUMER'"
+consumers=$(k list-stream-consumers --stream-arn "$ARN" --query 'Consumers[].ConsumerName' --output text)
+check_eq "list-stream-consumers" "smoke-consumer" "$consumers"
+k tag-resource --resource-arn "$ARN" --tags team=smoke
+tag=$(k list-tags-for-resource --resource-arn "$ARN" --query "Tags[?Key=='team'].Value" --output text)
+check_eq "list-tags-for-resource" "smoke" "$tag"
+k deregister-stream-consumer --consumer-arn "$CONSUMER"
+left=$(k list-stream-consumers --stream-arn "$ARN" --query 'length(Consumers)')
+check_eq "consumers after deregister" 0 "$left"
+
 k delete-stream --stream-name "$STREAM"
 k wait stream-not-exists --stream-name "$STREAM"
 names=$(k list-streams --query 'StreamNames' --output text | tr '\t' '\n')
@@ -121,4 +153,4 @@ check_eq "describe-stream shards over all pages" 600 "$described"
 
 k delete-stream --stream-name "$BIG"
 
-echo "smoke: OK: put/get/list/describe/delete on $STREAM, list-streams paged $PAGED streams by 7, list-shards 600 shards in one page ($(( $(date +%s) - START ))s, endpoint $ENDPOINT)"
+echo "smoke: OK: put/get/list/describe/split/merge/scale/consumers/tags/delete on $STREAM, list-streams paged $PAGED streams by 7, list-shards 600 shards in one page ($(( $(date +%s) - START ))s, endpoint $ENDPOINT)"

@@ -117,7 +117,13 @@ async fn main() {
     println!("kinesd listening on {}", server.endpoint());
     let _ = std::io::stdout().flush();
     let temporary_ca = announce_tls(&server);
-    let _ = tokio::signal::ctrl_c().await;
+    // Ctrl-C or SIGTERM (docker stop, systemd): stop accepting and flush before exiting.
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
     server.shutdown().await;
     if let Some(path) = temporary_ca {
         let _ = std::fs::remove_file(path);

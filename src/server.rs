@@ -332,7 +332,27 @@ fn check_auth(
             "Found both 'X-Amz-Algorithm' as a query-string param and 'Authorization' as HTTP header.".into(),
         )),
         (None, false) => Err(ApiError::MissingAuthenticationToken),
-        (None, true) => Ok(()),
+        (None, true) => {
+            let q = query.unwrap_or_default();
+            let missing: String = [
+                "X-Amz-Algorithm",
+                "X-Amz-Credential",
+                "X-Amz-Signature",
+                "X-Amz-SignedHeaders",
+                "X-Amz-Date",
+            ]
+            .iter()
+            .filter(|p| !q.split('&').any(|kv| kv.starts_with(&format!("{p}="))))
+            .map(|p| format!("AWS query-string parameters must include '{p}'. "))
+            .collect();
+            if missing.is_empty() {
+                Ok(())
+            } else {
+                Err(ApiError::IncompleteSignature(format!(
+                    "{missing}Re-examine the query-string parameters."
+                )))
+            }
+        }
         (Some(auth), false) => {
             let mut missing = String::new();
             for param in ["Credential", "Signature", "SignedHeaders"] {

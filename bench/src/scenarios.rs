@@ -290,6 +290,7 @@ pub async fn put_records(
 
 /// Fills a stream with `records` records, then reads every shard from TRIM_HORIZON with
 /// GetRecords (one connection per shard, Limit 10000); records/s of the read.
+#[allow(clippy::too_many_arguments)]
 pub async fn get_records(
     t: &Target,
     out: &Out,

@@ -111,7 +111,10 @@ impl Subscription {
     }
 
     async fn run(&self, mut position: u64, started_ms: i64, cancel: Arc<Notify>) {
-        if !self.send(eventstream::initial_response(self.encoding)).await {
+        if !self
+            .send(eventstream::initial_response(self.encoding))
+            .await
+        {
             return;
         }
         let heartbeat = Duration::from_millis(self.ctx.config.subscribe_heartbeat_ms.max(1));

@@ -7,6 +7,16 @@ pub fn stream_arn(region: &str, account: &str, name: &str) -> String {
 /// Region, account and stream name of a stream ARN, checked against the model pattern
 /// `arn:aws.*:kinesis:.*:\d{12}:stream/\S+`.
 pub fn parse_stream_arn(arn: &str) -> Option<(&str, &str, &str)> {
+    let (region, account, resource) = split_kinesis_arn(arn)?;
+    let name = resource.strip_prefix("stream/")?;
+    if name.is_empty() || name.chars().any(char::is_whitespace) {
+        return None;
+    }
+    Some((region, account, name))
+}
+
+/// Region, account and resource of any Kinesis ARN (`arn:aws*:kinesis:<region>:<12 digits>:…`).
+pub fn split_kinesis_arn(arn: &str) -> Option<(&str, &str, &str)> {
     let mut parts = arn.splitn(6, ':');
     let (arn_lit, partition, service, region, account, resource) = (
         parts.next()?,
@@ -22,11 +32,7 @@ pub fn parse_stream_arn(arn: &str) -> Option<(&str, &str, &str)> {
     if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    let name = resource.strip_prefix("stream/")?;
-    if name.is_empty() || name.chars().any(char::is_whitespace) {
-        return None;
-    }
-    Some((region, account, name))
+    Some((region, account, resource))
 }
 
 #[cfg(test)]

@@ -102,21 +102,7 @@ fn is_name(s: &str) -> bool {
 }
 
 pub fn parse_consumer_arn(arn: &str) -> Option<ConsumerArn<'_>> {
-    let mut parts = arn.splitn(6, ':');
-    let (arn_lit, partition, service, region, account, resource) = (
-        parts.next()?,
-        parts.next()?,
-        parts.next()?,
-        parts.next()?,
-        parts.next()?,
-        parts.next()?,
-    );
-    if arn_lit != "arn" || !partition.starts_with("aws") || service != "kinesis" {
-        return None;
-    }
-    if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
+    let (region, account, resource) = super::arn::split_kinesis_arn(arn)?;
     let rest = resource.strip_prefix("stream/")?;
     let (stream, rest) = rest.split_once("/consumer/")?;
     let (consumer, created_secs) = rest.rsplit_once(':')?;
