@@ -3,7 +3,9 @@
 //! - `scripts/js_smoke.mjs` (AWS SDK for JavaScript v3: h2c prior knowledge for every call,
 //!   GOAWAY right after the response headers, SubscribeToShard over h2c).
 //!
-//! Each test skips, with a printed reason, when its client is not installed. CI (`.ci/run`)
+//! Each script runs twice against the same server: on `http://` and on `https://` (the same
+//! port; the client trusts the CA the in-memory server writes to the temp dir). Each test
+//! skips, with a printed reason, when its client is not installed. CI (`.ci/run`)
 //! installs them: boto3 with pip, the JS SDK with
 //! `npm install --prefix target/js-client @aws-sdk/client-kinesis @smithy/node-http-handler`.
 
@@ -50,17 +52,28 @@ impl Drop for Server {
     }
 }
 
-/// Spawns `kinesd --in-memory --port 0` and returns it with its `http://` endpoint.
-fn spawn_kinesd() -> (Server, String) {
+/// A running kinesd: its `http://` endpoint and, when it serves TLS, its `https://` endpoint
+/// with the CA file to trust.
+struct Kinesd {
+    _server: Server,
+    http: String,
+    https: Option<(String, PathBuf)>,
+}
+
+/// Spawns `kinesd --in-memory --port 0`; reads the endpoint from stdout and the TLS note
+/// (`kinesd: TLS on the same port (https://…); trust the CA in <path> (…)`) from stderr,
+/// which is otherwise passed through.
+fn spawn_kinesd() -> Kinesd {
     let mut child = Command::new(env!("CARGO_BIN_EXE_kinesd"))
         .args(["--in-memory", "--port", "0"])
         .env("KINESD_LOG", "warn")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
+        .stderr(Stdio::piped())
         .spawn()
         .expect("spawn kinesd");
     let stdout = child.stdout.take().unwrap();
+    let stderr = child.stderr.take().unwrap();
     let server = Server(Guard(child));
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -70,15 +83,39 @@ fn spawn_kinesd() -> (Server, String) {
         }
         for _ in lines {}
     });
+    let (tls_tx, tls_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Some(tls) = parse_tls_note(&line) {
+                let _ = tls_tx.send(tls);
+            }
+            eprintln!("{line}");
+        }
+    });
     let line = rx
         .recv_timeout(Duration::from_secs(30))
         .expect("kinesd did not report its address");
-    let endpoint = line
+    let http = line
         .strip_prefix("kinesd listening on ")
         .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
         .trim()
         .to_string();
-    (server, endpoint)
+    let https = tls_rx.recv_timeout(Duration::from_secs(10)).ok();
+    Kinesd {
+        _server: server,
+        http,
+        https,
+    }
+}
+
+/// `kinesd: TLS on the same port (https://…); trust the CA in <path> (e.g. …)` →
+/// (`https://…`, `<path>`).
+fn parse_tls_note(line: &str) -> Option<(String, PathBuf)> {
+    let rest = line.strip_prefix("kinesd: TLS on the same port (")?;
+    let (endpoint, rest) = rest.split_once(')')?;
+    let rest = rest.strip_prefix("; trust the CA in ")?;
+    let (path, _) = rest.split_once(" (")?;
+    Some((endpoint.to_string(), PathBuf::from(path)))
 }
 
 /// True when `program args…` runs and exits 0.
@@ -138,23 +175,34 @@ fn run_bounded(mut command: Command) -> (bool, String, String) {
     }
 }
 
-/// Runs a client script against a fresh server; asserts success and a summary line.
-fn run_client(name: &str, mut command: Command, summary_prefix: &str) {
+/// Runs a client script against a fresh server, on `http://` and then on `https://`; asserts
+/// success and a summary line each time. `command(ca)` builds the command (the endpoint is
+/// appended); `ca` is the CA file to trust for the `https://` run.
+fn run_client(name: &str, command: impl Fn(Option<&Path>) -> Command, summary_prefix: &str) {
     let started = Instant::now();
-    let (server, endpoint) = spawn_kinesd();
-    command.arg(&endpoint);
-    let (ok, stdout, stderr) = run_bounded(command);
-    drop(server);
-    eprintln!("--- {name} output ---\n{}", tail(&stdout, 6000));
-    if !stderr.trim().is_empty() {
-        eprintln!("--- {name} stderr ---\n{}", tail(&stderr, 6000));
+    let server = spawn_kinesd();
+    let mut runs = vec![(server.http.clone(), None)];
+    match &server.https {
+        Some((endpoint, ca)) => runs.push((endpoint.clone(), Some(ca.clone()))),
+        None => eprintln!("note: kinesd announced no TLS endpoint; {name} runs on http:// only"),
     }
-    assert!(ok, "{name} failed:\n{}", tail(&stderr, 4000));
-    let summary = stdout
-        .lines()
-        .rfind(|l| l.starts_with(summary_prefix))
-        .unwrap_or_else(|| panic!("no {summary_prefix:?} line in:\n{}", tail(&stdout, 4000)));
-    eprintln!("{summary} [test took {:?}]", started.elapsed());
+    for (endpoint, ca) in runs {
+        let mut cmd = command(ca.as_deref());
+        cmd.arg(&endpoint);
+        let (ok, stdout, stderr) = run_bounded(cmd);
+        eprintln!("--- {name} {endpoint} output ---\n{}", tail(&stdout, 6000));
+        if !stderr.trim().is_empty() {
+            eprintln!("--- {name} {endpoint} stderr ---\n{}", tail(&stderr, 6000));
+        }
+        assert!(ok, "{name} {endpoint} failed:\n{}", tail(&stderr, 4000));
+        let summary = stdout
+            .lines()
+            .rfind(|l| l.starts_with(summary_prefix))
+            .unwrap_or_else(|| panic!("no {summary_prefix:?} line in:\n{}", tail(&stdout, 4000)));
+        eprintln!("{summary} [{endpoint}]");
+    }
+    drop(server);
+    eprintln!("{name}: test took {:?}", started.elapsed());
 }
 
 fn script(name: &str) -> PathBuf {
@@ -169,8 +217,14 @@ fn boto3_smoke_script() {
         eprintln!("skipping: python3 with boto3 not available (python3 -m pip install boto3)");
         return;
     }
-    let mut command = Command::new("python3");
-    command.arg(script("boto3_smoke.py"));
+    let command = |ca: Option<&Path>| {
+        let mut command = Command::new("python3");
+        command.arg(script("boto3_smoke.py"));
+        if let Some(ca) = ca {
+            command.env("AWS_CA_BUNDLE", ca);
+        }
+        command
+    };
     run_client("boto3_smoke.py", command, "boto3 smoke: OK");
 }
 
@@ -201,10 +255,16 @@ fn js_sdk_v3_smoke_script() {
             return;
         }
     }
-    let mut command = Command::new("node");
-    command
-        .arg(script("js_smoke.mjs"))
-        .env("KINESD_JS_CLIENT_DIR", &dir);
+    let command = |ca: Option<&Path>| {
+        let mut command = Command::new("node");
+        command
+            .arg(script("js_smoke.mjs"))
+            .env("KINESD_JS_CLIENT_DIR", &dir);
+        if let Some(ca) = ca {
+            command.env("NODE_EXTRA_CA_CERTS", ca);
+        }
+        command
+    };
     run_client("js_smoke.mjs", command, "js smoke: OK");
 }
 
