@@ -14,7 +14,7 @@ pub async fn get_records(ctx: &Ctx, input: GetRecordsInput) -> Result<GetRecords
     let iterator = ShardIterator::decode(&text, &ctx.signer)
         .ok_or_else(|| ApiError::InvalidArgument("Invalid ShardIterator.".into()))?;
     let now = ctx.now();
-    if now - iterator.issued_ms > ITERATOR_TTL_MS {
+    if now.saturating_sub(iterator.issued_ms) > ITERATOR_TTL_MS {
         return Err(ApiError::ExpiredIterator(format!(
             "Iterator expired. The iterator was created at time {} while right now it is {} which is further in the future than the tolerated delay of {ITERATOR_TTL_MS} milliseconds.",
             amz_time(iterator.issued_ms),

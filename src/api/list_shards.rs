@@ -81,7 +81,7 @@ pub async fn list_shards(ctx: &Ctx, input: ListShardsInput) -> Result<ListShards
         }
         let cursor: Cursor = tokens::open(&ctx.signer, token)
             .ok_or_else(|| ApiError::InvalidArgument(format!("Invalid NextToken: {token}")))?;
-        if now - cursor.issued_ms > ITERATOR_TTL_MS {
+        if now.saturating_sub(cursor.issued_ms) > ITERATOR_TTL_MS {
             return Err(ApiError::ExpiredNextToken(format!(
                 "The NextToken has expired. NextToken: {token}"
             )));

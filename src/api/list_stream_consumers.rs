@@ -29,7 +29,7 @@ pub async fn list_stream_consumers(
             let cursor: Cursor = tokens::open(&ctx.signer, token)
                 .filter(|c: &Cursor| c.stream_id == stream.id)
                 .ok_or_else(|| ApiError::InvalidArgument(format!("Invalid NextToken: {token}")))?;
-            if now - cursor.issued_ms > ITERATOR_TTL_MS {
+            if now.saturating_sub(cursor.issued_ms) > ITERATOR_TTL_MS {
                 return Err(ApiError::ExpiredNextToken(format!(
                     "The NextToken has expired. NextToken: {token}"
                 )));
