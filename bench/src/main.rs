@@ -13,6 +13,7 @@ mod http;
 mod kinesis;
 mod procfs;
 mod scenarios;
+mod subscribe;
 
 use clap::{Parser, Subcommand};
 use scenarios::{FillArgs, Load, Out, StartupArgs};
@@ -132,7 +133,7 @@ enum Command {
         #[arg(long, default_value_t = 30.0)]
         max: f64,
     },
-    /// Put → delivered to a SubscribeToShard subscriber. TODO: only probes for now.
+    /// Put → delivered to a SubscribeToShard subscriber (p50/p99).
     SubscribeLatency,
     /// CreateStream → ACTIVE (p50 over the iterations).
     CreateActive {
@@ -332,7 +333,7 @@ async fn run(cli: Cli, target: kinesis::Target) -> kinesis::Res<()> {
             )
             .await
         }
-        Command::SubscribeLatency => scenarios::subscribe_latency(t, &out).await,
+        Command::SubscribeLatency => subscribe::subscribe_latency(t, &out, 1000).await,
         Command::CreateActive {
             iterations,
             shards,

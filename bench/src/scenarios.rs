@@ -6,7 +6,6 @@ use crate::http::Conn;
 use crate::kinesis::{self, failed_record_count, GetRecordsOut, Res, Target};
 use crate::procfs;
 use rand::{Rng, RngCore};
-use serde_json::json;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -505,36 +504,6 @@ pub async fn latency(
         out.result("visible_p99_ms", percentile(&seen, 99.0), "ms", &extra);
     }
     kinesis::delete_stream(t, &name).await;
-    Ok(())
-}
-
-/// TODO(SubscribeToShard): measure put → delivered to a SubscribeToShard subscriber
-/// (p50/p99) once kinesd implements it: register a consumer, subscribe to a 1-shard stream,
-/// read the event stream (application/vnd.amazon.eventstream) and time each record from the
-/// moment its put was sent, as `latency` does for GetRecords. Until then this only probes.
-pub async fn subscribe_latency(t: &Target, out: &Out) -> Res<()> {
-    let mut conn = t.conn();
-    let body = json!({
-        "ConsumerARN": "arn:aws:kinesis:us-east-1:000000000000:stream/bench-probe/consumer/probe:1",
-        "ShardId": "shardId-000000000000",
-        "StartingPosition": {"Type": "LATEST"}
-    });
-    let req = t.request("SubscribeToShard", &serde_json::to_vec(&body)?);
-    let resp = conn.request(&req).await?;
-    let kind = kinesis::error_type(resp.body);
-    let text = String::from_utf8_lossy(resp.body).to_lowercase();
-    if resp.status != 200
-        && (kind.contains("UnknownOperation")
-            || text.contains("not supported")
-            || text.contains("not implemented"))
-    {
-        out.skip("subscribe_p50_ms", "SubscribeToShard not implemented");
-    } else {
-        out.skip(
-            "subscribe_p50_ms",
-            "TODO: server answers SubscribeToShard but the scenario is not written yet",
-        );
-    }
     Ok(())
 }
 
