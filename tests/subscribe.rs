@@ -228,3 +228,41 @@ async fn closed_shard_ends_with_child_shards_and_errors_are_aws_like() {
         .into_service_error();
     assert!(err.is_resource_not_found_exception(), "{err:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deregistering_the_consumer_ends_the_stream_with_an_error() {
+    let (server, _clock) = start(Config {
+        subscribe_heartbeat_ms: 50,
+        ..Config::default()
+    })
+    .await;
+    let c = client(&server.endpoint());
+    let consumer = setup(&c, 1).await;
+    let mut rx = c
+        .subscribe_to_shard()
+        .consumer_arn(&consumer)
+        .shard_id("shardId-000000000000")
+        .starting_position(position(ShardIteratorType::Latest))
+        .send()
+        .await
+        .unwrap()
+        .event_stream;
+    next_event(&mut rx).await.unwrap();
+    c.deregister_stream_consumer()
+        .consumer_arn(&consumer)
+        .send()
+        .await
+        .unwrap();
+    let ended = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            match rx.recv().await {
+                Ok(Some(_)) => continue,
+                Ok(None) => return "closed without error".to_string(),
+                Err(e) => return format!("{e:?}"),
+            }
+        }
+    })
+    .await
+    .expect("the stream ends");
+    assert!(ended.contains("ResourceNotFound"), "{ended}");
+}

@@ -123,6 +123,11 @@ impl Subscription {
             if self.ctx.now() - started_ms >= SUBSCRIPTION_MS {
                 return;
             }
+            // A deregistered consumer or deleted stream ends the stream with AWS's error.
+            if let Err(e) = self.ctx.active_consumer(&self.consumer_arn) {
+                self.fail(&e).await;
+                return;
+            }
             visible.borrow_and_update();
             let outcome = match self
                 .ctx

@@ -32,6 +32,9 @@ use std::sync::{Arc, Mutex, RwLock};
 use tokio::sync::watch;
 
 pub const ITERATOR_TTL_MS: i64 = 300_000;
+/// Positions skipped on start in relaxed durability: more than can be acknowledged between
+/// two of the store's periodic flushes.
+const RELAXED_RESTART_GAP: u64 = 1 << 24;
 pub const MAX_GET_RECORDS_BYTES: usize = 10 * 1024 * 1024;
 const META_VERSION: u8 = 1;
 
@@ -374,7 +377,13 @@ impl Registry {
                 shard: s.index,
             };
             let last = self.store.last_subseq(key)?.unwrap_or(0);
-            shards.push(Arc::new(Shard::new(key, last, s.closed.is_some())));
+            let shard = Shard::new(key, last, s.closed.is_some());
+            if self.config.durability == crate::config::Durability::Relaxed {
+                // Records acknowledged but not yet flushed may have been lost in a crash; their
+                // positions must never name a different record, so writing resumes past them.
+                shard.writer.lock().unwrap().next_position += RELAXED_RESTART_GAP;
+            }
+            shards.push(Arc::new(shard));
         }
         let stream = Arc::new(Stream {
             id: meta.id,
