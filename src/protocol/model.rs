@@ -38,7 +38,7 @@ pub const SHARD_FILTER_TYPES: [&str; 6] = [
     "FROM_TIMESTAMP",
 ];
 
-fn stream_ref(c: &mut Coral, name: &Option<String>, arn: &Option<String>) {
+pub(crate) fn stream_ref(c: &mut Coral, name: &Option<String>, arn: &Option<String>) {
     c.string("streamName", name.as_deref(), 1, 128, NAME);
     c.string("streamARN", arn.as_deref(), 1, 2048, STREAM_ARN);
 }

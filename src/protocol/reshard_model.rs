@@ -1,14 +1,10 @@
 //! Requests and responses of the resharding operations.
 
-use super::model::Validate;
-use super::validate::{Coral, HASH_KEY, NAME, STREAM_ARN};
+use super::model::{stream_ref, Validate};
+use super::validate::{Coral, HASH_KEY, NAME};
 use crate::error::ApiError;
 use serde::{Deserialize, Serialize};
 
-fn stream_ref(c: &mut Coral, name: &Option<String>, arn: &Option<String>) {
-    c.string("streamName", name.as_deref(), 1, 128, NAME);
-    c.string("streamARN", arn.as_deref(), 1, 2048, STREAM_ARN);
-}
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "PascalCase")]
