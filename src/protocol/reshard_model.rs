@@ -5,7 +5,6 @@ use super::validate::{Coral, HASH_KEY, NAME};
 use crate::error::ApiError;
 use serde::{Deserialize, Serialize};
 
-
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct SplitShardInput {
