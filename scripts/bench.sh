@@ -11,11 +11,13 @@
 #                   ferrokinesis-durable kinesalite kinesis-mock moto)
 #   BENCH_RETAIN    data volume written for the RSS-while-retaining and disk figures (1G)
 #   BENCH_DURATION  measured seconds of each throughput scenario (8)
-#   BENCH_FILL_MAX  seconds at most spent writing BENCH_RETAIN (90)
+#   BENCH_FILL_MAX  seconds at most spent writing BENCH_RETAIN (60)
 #   BENCH_CACHE     where peers are installed (target/bench-cache)
 #   BENCH_OUT       results directory (target/bench-results/<date>)
 #   KINESD_BIN      use this kinesd binary instead of building one
 #   BENCH_NO_BUILD  set to 1 to use the already built target/release binaries
+#   BENCH_TABLE_FROM  a results.txt of an earlier run: only print its table
+#   KINESD_DESC     how the table names the kinesd build (default: git describe)
 #
 # Each result line of kinesd-bench (`RESULT <server> <figure> <value> <unit> ...` or
 # `SKIP <server> <figure> <reason>`) goes to $BENCH_OUT/results.txt; the table at the end
@@ -29,10 +31,16 @@ OUT="${BENCH_OUT:-$ROOT/target/bench-results/$(date -u +%Y%m%d-%H%M%S)}"
 SERVERS="${BENCH_SERVERS:-canned kinesd ferrokinesis ferrokinesis-durable kinesalite kinesis-mock moto}"
 RETAIN="${BENCH_RETAIN:-1G}"
 DURATION="${BENCH_DURATION:-8}"
-FILL_MAX="${BENCH_FILL_MAX:-90}"
+FILL_MAX="${BENCH_FILL_MAX:-60}"
 mkdir -p "$CACHE" "$OUT"
 RESULTS="$OUT/results.txt"
-: >"$RESULTS"
+if [[ -n "${BENCH_TABLE_FROM:-}" ]]; then
+    # Only render the table of an earlier run's results.txt.
+    cp "$BENCH_TABLE_FROM" "$RESULTS"
+    SERVERS="canned $(awk '$1 == "RESULT" || $1 == "SKIP" {print $2}' "$RESULTS" | awk '$1 != "canned" && !seen[$1]++' | tr '\n' ' ')"
+else
+    : >"$RESULTS"
+fi
 SCRIPT_START=$(date +%s)
 
 log() { echo "bench: $*" >&2; }
@@ -41,6 +49,7 @@ skip() { # server reason
     echo "SKIP $1 all $2" >>"$RESULTS"
 }
 
+if [[ -z "${BENCH_TABLE_FROM:-}" ]]; then
 # --- build -----------------------------------------------------------------------------------
 BENCH="$ROOT/target/release/kinesd-bench"
 KINESD="${KINESD_BIN:-$ROOT/target/release/kinesd}"
@@ -148,7 +157,9 @@ server_cmd() { # name dir port
     # In memory (memdown), its default; streams stay CREATING for its default 500 ms.
     kinesalite) CMD=(node "$CACHE/kinesalite/node_modules/kinesalite/cli.js" --port "$port" --shardLimit 10000) ;;
     # kinesis-mock's npm build (package kinesis-local), in memory, plain HTTP port.
-    kinesis-mock) CMD=(env "KINESIS_MOCK_PLAIN_PORT=$port" "KINESIS_MOCK_TLS_PORT=$((port + 1))"
+    # (It reads server.json from its working directory.)
+    kinesis-mock) CMD=(env -C "$CACHE/kinesis-local/node_modules/kinesis-local"
+        "KINESIS_MOCK_PLAIN_PORT=$port" "KINESIS_MOCK_TLS_PORT=$((port + 1))"
         SHARD_LIMIT=10000 LOG_LEVEL=WARN ROOT_LOG_LEVEL=ERROR
         node "$CACHE/kinesis-local/node_modules/kinesis-local/main.js") ;;
     moto) CMD=("$CACHE/moto-venv/bin/moto_server" -H 127.0.0.1 -p "$port") ;;
@@ -164,11 +175,15 @@ start_server() { # dir log
     server_cmd "$NAME" "$1" "$PORT"
     "${NS[@]}" "${CMD[@]}" >"$2" 2>&1 &
     SPID=$!
-    if ! "${NS[@]}" timeout 120 "$BENCH" --endpoint "127.0.0.1:$PORT" wait-ready --timeout 90 >/dev/null; then
-        log "$NAME did not answer (log: $2)"
-        stop_server
-        return 1
-    fi
+    local t0
+    t0=$(date +%s)
+    until "${NS[@]}" timeout 10 "$BENCH" --endpoint "127.0.0.1:$PORT" wait-ready --timeout 1 >/dev/null 2>&1; do
+        if ! kill -0 "$SPID" 2>/dev/null || (($(date +%s) - t0 > 90)); then
+            log "$NAME did not answer (log: $2)"
+            stop_server
+            return 1
+        fi
+    done
 }
 stop_server() {
     [[ -z "$SPID" ]] && return
@@ -216,15 +231,16 @@ run_server() {
         --log "$logs/startup-empty.log" -- "${CMD[@]}"
     rm -rf "$data/empty"
 
-    # 2. Throughput and latency on one running server.
+    # 2. Latency, then throughput, on one running server (latency first, while the server
+    #    holds next to nothing: some peers slow down as retained data grows).
     if start_server "$data/main" "$logs/main.log"; then
-        bench put-record --duration "$DURATION"
-        bench put-records --size 100 --duration "$DURATION"
-        bench put-records --size 1024 --duration "$DURATION"
-        bench get-records --records 200000 --max-fill 60 --max-drain 60
         bench latency --samples 2000 --interval-ms 2 --max 20
         bench subscribe-latency
         bench create-active --iterations 10 --max 30
+        bench put-record --duration "$DURATION"
+        bench put-records --size 100 --duration "$DURATION"
+        bench put-records --size 1024 --duration "$DURATION"
+        bench get-records --records 200000 --max-fill 45 --max-drain 45
         stop_server
     else
         echo "SKIP $NAME put_record_ops server did not start (see $logs/main.log)" >>"$RESULTS"
@@ -267,20 +283,23 @@ for s in $SERVERS; do
     fi
 done
 
+fi # not BENCH_TABLE_FROM
+
 # --- table -----------------------------------------------------------------------------------
 {
-    echo "Measured $(date -u +%Y-%m-%d) on $(nproc) cores ($(uname -m), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo)), retained volume $RETAIN, ${DURATION} s per throughput figure."
+    echo "Measured $(date -u +%Y-%m-%d) on $(nproc) cores ($(uname -m), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo)), retained volume $RETAIN, ${DURATION} s per throughput figure; kinesd ${KINESD_DESC:-at $(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo unknown)}."
     echo
     awk -v servers="$SERVERS" '
     BEGIN {
-        n = split("put_record_ops put_records_100b_rps put_records_1024b_rps get_records_rps visible_p50_ms visible_p99_ms subscribe_p50_ms create_active_ms startup_empty_ms startup_100_streams_ms idle_rss_mb retained_rss_mb fill_mb disk_per_byte", order, " ")
+        n = split("put_record_ops put_records_100b_rps put_records_1024b_rps get_records_rps visible_p50_ms visible_p99_ms subscribe_p50_ms subscribe_p99_ms create_active_ms startup_empty_ms startup_100_streams_ms idle_rss_mb retained_rss_mb fill_mb disk_per_byte", order, " ")
         desc["put_record_ops"] = "PutRecord 100 B, 16 conn (ops/s)"; hi["put_record_ops"] = 1
         desc["put_records_100b_rps"] = "PutRecords 100×100 B (records/s)"; hi["put_records_100b_rps"] = 1
         desc["put_records_1024b_rps"] = "PutRecords 100×1 KB (records/s)"; hi["put_records_1024b_rps"] = 1
         desc["get_records_rps"] = "GetRecords drain (records/s)"; hi["get_records_rps"] = 1
         desc["visible_p50_ms"] = "put → GetRecords poller p50 (ms)"
         desc["visible_p99_ms"] = "put → GetRecords poller p99 (ms)"
-        desc["subscribe_p50_ms"] = "put → SubscribeToShard p50 (ms)"
+        desc["subscribe_p50_ms"] = "put → SubscribeToShard subscriber p50 (ms)"
+        desc["subscribe_p99_ms"] = "put → SubscribeToShard subscriber p99 (ms)"
         desc["create_active_ms"] = "CreateStream → ACTIVE p50 (ms)"
         desc["startup_empty_ms"] = "start-up, empty (ms)"
         desc["startup_100_streams_ms"] = "start-up, 100 streams × 4 shards on disk (ms)"
@@ -288,9 +307,14 @@ done
         desc["retained_rss_mb"] = "RSS while retaining the volume (MB)"
         desc["fill_mb"] = "volume actually retained (MB)"; nor["fill_mb"] = 1
         desc["disk_per_byte"] = "disk bytes per stored byte"
+        vol["retained_rss_mb"] = 1; vol["disk_per_byte"] = 1
         ns = split(servers, srv, " ")
     }
-    $1 == "RESULT" { val[$2, $3] = $4; seen[$2] = 1 }
+    $1 == "RESULT" {
+        val[$2, $3] = $4; seen[$2] = 1
+        if ($3 == "get_records_rps")
+            for (i = 6; i <= NF; i++) if ($i ~ /^found=/) { split($i, kv, "="); found[$2] = kv[2] }
+    }
     $1 == "SKIP" && $3 == "all" { dead[$2] = 1 }
     $1 == "SKIP" && $3 != "all" && !(($2, $3) in val) { val[$2, $3] = "n/a" }
     function fmt(v) {
@@ -315,7 +339,12 @@ done
                 s = cols[c]; v = ((s, f) in val) ? val[s, f] : ""
                 if (v != "") any = 1
                 cell = fmt(v)
-                if (s != "kinesd" && s != "canned" && !nor[f] && v != "" && v != "n/a" && base != "" && base != "n/a" && v + 0 > 0 && base + 0 > 0) {
+                # Memory and disk per volume only compare when both retained about as much.
+                short = vol[f] && (val[s, "fill_mb"] + 0 < 0.9 * val["kinesd", "fill_mb"])
+                if (short && v != "" && v != "n/a") cell = cell " †"
+                few = (f == "get_records_rps") && (s in found) && found[s] + 0 < 180000
+                if (few && v != "" && v != "n/a") { cell = cell " ‡"; short = 1 }
+                if (!short && s != "kinesd" && s != "canned" && !nor[f] && v != "" && v != "n/a" && base != "" && base != "n/a" && v + 0 > 0 && base + 0 > 0) {
                     r = hi[f] ? base / v : v / base
                     cell = cell sprintf(" (%s×)", r >= 10 ? sprintf("%.0f", r) : sprintf("%.2f", r))
                 }
@@ -328,6 +357,8 @@ done
     }' "$RESULTS"
     echo
     echo "(×N) = kinesd's advantage over that server: N > 1 means kinesd is ahead (higher throughput, or lower time or memory); below 1 it trails."
+    echo "† = that server stored less than 90% of kinesd's volume within BENCH_FILL_MAX seconds (see the volume row), so no ratio."
+    echo "‡ = it took in fewer than 180k of the 200k records within the fill time limit, so the drain was shorter (see found= in results.txt); no ratio."
     grep '^SKIP' "$RESULTS" | sed 's/^SKIP /skipped: /'
 } | tee "$OUT/table.md"
 log "results in $OUT ($(($(date +%s) - SCRIPT_START)) s)"

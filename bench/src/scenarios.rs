@@ -1,6 +1,10 @@
 //! The scenarios. Each is bounded in count and in time, and prints one `RESULT` line per
 //! figure: `RESULT <label> <figure> <value> <unit> key=value...` (or `SKIP <label> <figure>
 //! <reason>`), which `scripts/bench.sh` collects into its table.
+//!
+//! Streams written by a scenario are left in place: deleting them would have the server
+//! remove their records in the background while the next scenario runs, skewing that next
+//! figure. `scripts/bench.sh` restarts each server on a fresh directory between phases.
 
 use crate::http::Conn;
 use crate::kinesis::{self, failed_record_count, GetRecordsOut, Res, Target};
@@ -208,9 +212,6 @@ pub async fn put_record(
         "ops/s",
         &format!("{} connections={}", driven_extra(&d), load.connections),
     );
-    if !canned {
-        kinesis::delete_stream(t, &name).await;
-    }
     Ok(())
 }
 
@@ -281,9 +282,6 @@ pub async fn put_records(
             load.connections
         ),
     );
-    if !canned {
-        kinesis::delete_stream(t, &name).await;
-    }
     Ok(())
 }
 
@@ -381,7 +379,6 @@ pub async fn get_records(
             errors.load(Ordering::Relaxed)
         ),
     );
-    kinesis::delete_stream(t, &name).await;
     Ok(())
 }
 
@@ -503,7 +500,6 @@ pub async fn latency(
         out.result("visible_p50_ms", percentile(&seen, 50.0), "ms", &extra);
         out.result("visible_p99_ms", percentile(&seen, 99.0), "ms", &extra);
     }
-    kinesis::delete_stream(t, &name).await;
     Ok(())
 }
 

@@ -206,6 +206,10 @@ pub async fn subscribe_latency(t: &Target, out: &Out, samples: usize) -> Res<()>
     let interval = Duration::from_millis(2);
     let paced = Instant::now();
     for i in 0..samples {
+        // Bounded in time too: a slow server gets fewer samples, not a longer run.
+        if paced.elapsed() > Duration::from_secs(30) {
+            break;
+        }
         let sent = origin.elapsed().as_nanos().to_string();
         let req = t.request(
             "PutRecord",
