@@ -171,7 +171,7 @@ pub(crate) fn encryption_type(meta: &StreamMeta) -> &'static str {
     }
 }
 
-/// Reads/writes need the stream to exist; AWS also serves them while UPDATING or DELETING.
+/// Largest record (data plus partition key) the stream accepts, in bytes.
 pub(crate) fn record_size_limit(meta: &StreamMeta) -> usize {
     (meta.max_record_size_kib as usize) * 1024
 }

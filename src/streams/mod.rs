@@ -24,7 +24,7 @@ use crate::config::Config;
 use crate::error::ApiError;
 use commit::GroupCommit;
 use iterator::Signer;
-use sequence::{shard_id, SequenceNumber};
+use sequence::SequenceNumber;
 use serde::{Deserialize, Serialize};
 use shard_store::{NewRecord, ShardKey, Store, StoreError, StoredRecord};
 use std::collections::BTreeMap;
@@ -831,9 +831,5 @@ impl Registry {
                 return Ok(total);
             }
         }
-    }
-
-    pub fn shard_id_of(index: u32) -> String {
-        shard_id(index)
     }
 }
