@@ -3,13 +3,14 @@
 
 mod common;
 
-use aws_sdk_kinesis::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_kinesis::error::ProvideErrorMetadata;
+use common::{create, failure, setup};
+
 use aws_sdk_kinesis::primitives::{Blob, DateTime};
 use aws_sdk_kinesis::types::{PutRecordsRequestEntry, Record, ShardIteratorType};
 use aws_sdk_kinesis::Client;
-use kinesd::{Clock, Config, ManualClock, Server};
+use kinesd::{Clock, Config};
 use std::collections::BTreeMap;
-use std::fmt::Debug;
 
 const MAX_HASH: &str = "340282366920938463463374607431768211455";
 const HOUR_MS: i64 = 3_600_000;
@@ -20,38 +21,6 @@ fn config() -> Config {
         retention_check_ms: 3_600_000,
         ..Config::default()
     }
-}
-
-async fn setup(config: Config) -> (Server, ManualClock, Client) {
-    let (server, clock) = common::start(config).await;
-    let client = common::client(&server.endpoint());
-    (server, clock, client)
-}
-
-async fn create(client: &Client, name: &str, shards: i32) {
-    client
-        .create_stream()
-        .stream_name(name)
-        .shard_count(shards)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("create {name}: {e:?}"));
-}
-
-/// The service error's code and message of a call that must fail.
-fn failure<T: Debug, E, R>(result: Result<T, SdkError<E, R>>) -> (String, String)
-where
-    E: ProvideErrorMetadata + Debug,
-    R: Debug,
-{
-    let err = result.expect_err("the call should have failed");
-    let err = err
-        .as_service_error()
-        .unwrap_or_else(|| panic!("not a service error: {err:?}"));
-    (
-        err.code().unwrap_or_default().to_string(),
-        err.message().unwrap_or_default().to_string(),
-    )
 }
 
 fn shard_id(i: usize) -> String {

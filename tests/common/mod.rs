@@ -13,8 +13,10 @@
 
 use aws_sdk_kinesis::config::retry::RetryConfig;
 use aws_sdk_kinesis::config::{Builder, Credentials, Region};
+use aws_sdk_kinesis::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_kinesis::Client;
 use kinesd::{Config, ManualClock, Server};
+use std::fmt::Debug;
 use std::sync::Arc;
 
 /// The account every stream lives in with the default [`Config`].
@@ -75,4 +77,38 @@ pub fn client(endpoint: &str) -> Client {
         .endpoint_url(endpoint)
         .build();
     Client::from_conf(conf)
+}
+
+/// A server with `config` and an SDK client for it.
+pub async fn setup(config: Config) -> (Server, ManualClock, Client) {
+    let (server, clock) = start(config).await;
+    let client = client(&server.endpoint());
+    (server, clock, client)
+}
+
+/// Creates a provisioned stream, panicking with the SDK error if it fails.
+pub async fn create(client: &Client, name: &str, shards: i32) {
+    client
+        .create_stream()
+        .stream_name(name)
+        .shard_count(shards)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("create {name}: {e:?}"));
+}
+
+/// The service error's code and message of a call that must fail.
+pub fn failure<T: Debug, E, R>(result: Result<T, SdkError<E, R>>) -> (String, String)
+where
+    E: ProvideErrorMetadata + Debug,
+    R: Debug,
+{
+    let err = result.expect_err("the call should have failed");
+    let err = err
+        .as_service_error()
+        .unwrap_or_else(|| panic!("not a service error: {err:?}"));
+    (
+        err.code().unwrap_or_default().to_string(),
+        err.message().unwrap_or_default().to_string(),
+    )
 }
