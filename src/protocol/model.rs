@@ -121,6 +121,17 @@ fn tag_map(c: &mut Coral, member: &str, tags: &Option<BTreeMap<String, String>>,
     }
 }
 
+/// A required `TagKeys` list: 1–50 keys of 1–128 characters.
+pub(crate) fn tag_keys(c: &mut Coral, keys: &Option<Vec<String>>) {
+    c.required("tagKeys", keys);
+    if let Some(keys) = keys {
+        c.list_count("tagKeys", keys, 1, 50);
+        for (i, k) in keys.iter().enumerate() {
+            c.length(&format!("tagKeys.{}.member", i + 1), Some(k), 1, 128);
+        }
+    }
+}
+
 // ---------------------------------------------------------------- CreateStream
 
 #[derive(Debug, Default, Deserialize)]
@@ -643,19 +654,7 @@ impl Validate for RemoveTagsFromStreamInput {
     fn validate(&self) -> Result<(), ApiError> {
         let mut c = Coral::new();
         stream_ref(&mut c, &self.stream_name, &self.stream_arn);
-        c.required("tagKeys", &self.tag_keys);
-        if let Some(keys) = &self.tag_keys {
-            c.count(
-                "tagKeys",
-                &format!("[{}]", keys.join(", ")),
-                Some(keys.len()),
-                1,
-                50,
-            );
-            for (i, k) in keys.iter().enumerate() {
-                c.length(&format!("tagKeys.{}.member", i + 1), Some(k), 1, 128);
-            }
-        }
+        tag_keys(&mut c, &self.tag_keys);
         c.finish()
     }
 }

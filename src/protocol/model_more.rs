@@ -4,7 +4,7 @@
 
 use super::super::types::Timestamp;
 use super::super::validate::{Coral, Pattern, NAME, STREAM_ARN};
-use super::{stream_ref, tag_map, StreamModeDetails, Tag, Validate};
+use super::{stream_ref, tag_keys, tag_map, StreamModeDetails, Tag, Validate};
 use crate::error::ApiError;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -243,19 +243,7 @@ pub struct UntagResourceInput {
 impl Validate for UntagResourceInput {
     fn validate(&self) -> Result<(), ApiError> {
         let mut c = Coral::new();
-        c.required("tagKeys", &self.tag_keys);
-        if let Some(keys) = &self.tag_keys {
-            c.count(
-                "tagKeys",
-                &format!("[{}]", keys.join(", ")),
-                Some(keys.len()),
-                1,
-                50,
-            );
-            for (i, k) in keys.iter().enumerate() {
-                c.length(&format!("tagKeys.{}.member", i + 1), Some(k), 1, 128);
-            }
-        }
+        tag_keys(&mut c, &self.tag_keys);
         resource_arn(&mut c, &self.resource_arn);
         c.finish()
     }
@@ -353,13 +341,7 @@ impl Validate for EnhancedMonitoringInput {
         stream_ref(&mut c, &self.stream_name, &self.stream_arn);
         c.required("shardLevelMetrics", &self.shard_level_metrics);
         if let Some(metrics) = &self.shard_level_metrics {
-            c.count(
-                "shardLevelMetrics",
-                &format!("[{}]", metrics.join(", ")),
-                Some(metrics.len()),
-                1,
-                7,
-            );
+            c.list_count("shardLevelMetrics", metrics, 1, 7);
             c.members_one_of("shardLevelMetrics", metrics, &METRICS);
         }
         c.finish()

@@ -190,6 +190,17 @@ impl Coral {
         }
     }
 
+    /// Number of members of a list of strings, shown as Coral prints such a list.
+    pub fn list_count(&mut self, member: &str, list: &[String], min: usize, max: usize) {
+        self.count(
+            member,
+            &format!("[{}]", list.join(", ")),
+            Some(list.len()),
+            min,
+            max,
+        );
+    }
+
     pub fn finish(self) -> Result<(), ApiError> {
         match self.errors.len() {
             0 => Ok(()),
