@@ -11,7 +11,7 @@ use bytes::Bytes;
 use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
-use hyper::header::{HeaderValue, CONTENT_LENGTH, CONTENT_TYPE};
+use hyper::header::{HeaderName, HeaderValue, CONTENT_LENGTH, CONTENT_TYPE};
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
@@ -182,6 +182,10 @@ async fn retention_worker(registry: Arc<Registry>) {
     }
 }
 
+// Parsed once: `insert` with a `&str` name parses it on every answer.
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-amzn-requestid");
+const ID_2: HeaderName = HeaderName::from_static("x-amz-id-2");
+
 fn request_id() -> String {
     let b: [u8; 16] = rand::random();
     format!(
@@ -208,8 +212,8 @@ fn respond(status: u16, content_type: &'static str, body: Vec<u8>) -> Response<B
     let headers = resp.headers_mut();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
     if let Ok(id) = HeaderValue::from_str(&request_id()) {
-        headers.insert("x-amzn-RequestId", id.clone());
-        headers.insert("x-amz-id-2", id);
+        headers.insert(REQUEST_ID, id.clone());
+        headers.insert(ID_2, id);
     }
     resp
 }
@@ -277,7 +281,7 @@ async fn handle(registry: Arc<Registry>, req: Request<Incoming>) -> Response<Bod
                 HeaderValue::from_static(protocol::eventstream::CONTENT_TYPE),
             );
             if let Ok(id) = HeaderValue::from_str(&request_id()) {
-                headers.insert("x-amzn-RequestId", id);
+                headers.insert(REQUEST_ID, id);
             }
             resp
         }

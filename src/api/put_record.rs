@@ -34,7 +34,7 @@ pub(crate) fn record_hash(explicit: Option<&str>, partition_key: &str) -> Result
 
 /// A record is data plus partition key; AWS reports the excess on the data member.
 pub(crate) fn check_record_size(
-    member: &str,
+    member: impl std::fmt::Display,
     data: &[u8],
     partition_key: &str,
     limit: usize,

@@ -22,7 +22,7 @@ pub async fn put_records(ctx: &Ctx, input: PutRecordsInput) -> Result<PutRecords
         let data = r.data.as_ref().map(|d| d.0.as_slice()).unwrap_or_default();
         let partition_key = r.partition_key.as_deref().unwrap_or_default();
         check_record_size(
-            &format!("records.{}.member.data", i + 1),
+            format_args!("records.{}.member.data", i + 1),
             data,
             partition_key,
             limit,

@@ -1,95 +1,119 @@
 //! Group commit: a record is acknowledged only once the store has flushed it, and every writer
-//! waiting at the same moment shares one flush.
+//! waiting at the same moment shares one append per shard and one flush.
 //!
-//! Invariant: a writer appends, *then* takes a ticket; the flusher reads the ticket counter
-//! *before* flushing. So when the flushed counter reaches a ticket, that writer's append was
-//! already in the store when the flush began.
+//! Writers hand their records to the queue (under their shard's writer lock, so the queue holds
+//! each shard's records in position order) and then wait for a ticket. The flusher thread takes
+//! the whole queue and the ticket counter in one step, appends each shard's records as one
+//! store call, flushes, publishes the new durable positions to readers and only then reports
+//! the ticket as done. So:
+//! - when the flushed counter reaches a ticket, everything queued (or written to the store
+//!   directly, like metadata) before the ticket was taken is durable;
+//! - a reader never sees a position before the flush that made it durable.
+//!
+//! Batching comes for free: while one flush is running, every new put queues behind it, and the
+//! next cycle writes them all at once. The store's cost is per call (tree walk, node copy,
+//! log reservation), not per byte, so this is what keeps it off the profile.
 
-use shard_store::Store;
-use std::sync::atomic::{AtomicU64, Ordering};
+use super::Shard;
+use shard_store::{NewRecord, Store};
 use std::sync::{Arc, Condvar, Mutex};
 use tokio::sync::watch;
 
+/// A record waiting for the next flush; owns its bytes because the request that carried it
+/// may be gone before the flusher runs.
+struct Queued {
+    subseq: u64,
+    arrival_ms: i64,
+    partition_key: Box<str>,
+    data: Box<[u8]>,
+}
+
+/// One shard's run of records, in position order.
+struct Batch {
+    shard: Arc<Shard>,
+    records: Vec<Queued>,
+}
+
+#[derive(Default)]
+struct Queue {
+    batches: Vec<Batch>,
+    /// Tickets handed out so far.
+    tickets: u64,
+    /// Someone waits for a flush.
+    wanted: bool,
+    stop: bool,
+}
+
+struct Shared {
+    queue: Mutex<Queue>,
+    wake: Condvar,
+}
+
 pub struct GroupCommit {
-    tickets: AtomicU64,
-    wake: Arc<(Mutex<bool>, Condvar)>,
+    shared: Arc<Shared>,
     flushed: watch::Receiver<Result<u64, String>>,
-    durable: bool,
     /// Joined on drop, so the store is closed (and its lock released) when the registry goes.
     flusher: Mutex<Option<std::thread::JoinHandle<()>>>,
 }
 
 impl Drop for GroupCommit {
     fn drop(&mut self) {
-        {
-            let (lock, cvar) = &*self.wake;
-            *lock.lock().unwrap() = true;
-            cvar.notify_one();
-        }
+        self.shared.queue.lock().unwrap().stop = true;
+        self.shared.wake.notify_one();
         if let Some(handle) = self.flusher.lock().unwrap().take() {
-            // The flusher itself may hold the last reference for a moment; it then just exits.
-            if handle.thread().id() != std::thread::current().id() {
-                let _ = handle.join();
-            }
+            let _ = handle.join();
         }
     }
 }
 
 impl GroupCommit {
-    /// Starts the flusher thread. With `durable == false` (relaxed mode) nobody waits for it,
-    /// and sled's own periodic flush is relied upon.
-    pub fn start(store: Store, durable: bool) -> Arc<GroupCommit> {
+    /// Starts the flusher thread.
+    pub fn start(store: Store) -> Arc<GroupCommit> {
         let (tx, rx) = watch::channel(Ok(0u64));
-        let wake = Arc::new((Mutex::new(false), Condvar::new()));
-        let gc = Arc::new(GroupCommit {
-            tickets: AtomicU64::new(0),
-            wake: wake.clone(),
-            flushed: rx,
-            durable,
-            flusher: Mutex::new(None),
+        let shared = Arc::new(Shared {
+            queue: Mutex::new(Queue::default()),
+            wake: Condvar::new(),
         });
-        let weak = Arc::downgrade(&gc);
+        let for_thread = shared.clone();
         let handle = std::thread::Builder::new()
             .name("kinesd-flush".into())
-            .spawn(move || loop {
-                {
-                    let (lock, cvar) = &*wake;
-                    let mut pending = lock.lock().unwrap();
-                    while !*pending {
-                        let (guard, timeout) = cvar
-                            .wait_timeout(pending, std::time::Duration::from_millis(500))
-                            .unwrap();
-                        pending = guard;
-                        if timeout.timed_out() && weak.strong_count() == 0 {
-                            return;
-                        }
-                    }
-                    *pending = false;
-                }
-                let Some(gc) = weak.upgrade() else { return };
-                let target = gc.tickets.load(Ordering::SeqCst);
-                drop(gc);
-                let outcome = store.flush().map(|_| target).map_err(|e| e.to_string());
-                if tx.send(outcome).is_err() {
-                    return;
-                }
-            })
+            .spawn(move || flusher(&store, &for_thread, &tx))
             .expect("spawn flusher thread");
-        *gc.flusher.lock().unwrap() = Some(handle);
-        gc
+        Arc::new(GroupCommit {
+            shared,
+            flushed: rx,
+            flusher: Mutex::new(Some(handle)),
+        })
     }
 
-    /// Waits until everything appended before this call is durable.
+    /// Queues records for `shard`. The caller holds the shard's writer lock, which keeps each
+    /// shard's records in position order across concurrent writers.
+    pub fn enqueue(&self, shard: &Arc<Shard>, records: &[NewRecord<'_>]) {
+        let records = records
+            .iter()
+            .map(|r| Queued {
+                subseq: r.subseq,
+                arrival_ms: r.arrival_ms,
+                partition_key: r.partition_key.into(),
+                data: r.data.into(),
+            })
+            .collect();
+        let mut q = self.shared.queue.lock().unwrap();
+        q.batches.push(Batch {
+            shard: shard.clone(),
+            records,
+        });
+    }
+
+    /// Waits until everything queued or written to the store before this call is durable.
     pub async fn durable(&self) -> Result<(), String> {
-        if !self.durable {
-            return Ok(());
-        }
-        let ticket = self.tickets.fetch_add(1, Ordering::SeqCst) + 1;
-        {
-            let (lock, cvar) = &*self.wake;
-            *lock.lock().unwrap() = true;
-            cvar.notify_one();
-        }
+        let ticket = {
+            let mut q = self.shared.queue.lock().unwrap();
+            q.tickets += 1;
+            q.wanted = true;
+            q.tickets
+        };
+        self.shared.wake.notify_one();
         let mut rx = self.flushed.clone();
         loop {
             match &*rx.borrow_and_update() {
@@ -102,4 +126,60 @@ impl GroupCommit {
             }
         }
     }
+}
+
+fn flusher(store: &Store, shared: &Shared, tx: &watch::Sender<Result<u64, String>>) {
+    loop {
+        let (mut batches, target, stopping) = {
+            let mut q = shared.queue.lock().unwrap();
+            while !q.wanted && !q.stop {
+                q = shared.wake.wait(q).unwrap();
+            }
+            q.wanted = false;
+            (std::mem::take(&mut q.batches), q.tickets, q.stop)
+        };
+        // On shutdown, records of a put whose request was dropped before it waited are still
+        // written: they may have been seen by nobody, but losing them is never right.
+        let outcome = write_and_flush(store, &mut batches)
+            .map(|()| target)
+            .map_err(|e| e.to_string());
+        if outcome.is_ok() {
+            for b in &batches {
+                if let Some(last) = b.records.last() {
+                    b.shard.publish(last.subseq);
+                }
+            }
+        }
+        if tx.send(outcome).is_err() || stopping {
+            return;
+        }
+    }
+}
+
+/// One store call per shard (its batches merged, in queue order), then one flush.
+fn write_and_flush(store: &Store, batches: &mut [Batch]) -> shard_store::Result<()> {
+    // Stable: each shard's batches keep their queue (= position) order.
+    batches.sort_by_key(|b| b.shard.key);
+    let mut start = 0;
+    let mut records: Vec<NewRecord<'_>> = Vec::new();
+    while start < batches.len() {
+        let key = batches[start].shard.key;
+        let end = start
+            + batches[start..]
+                .iter()
+                .take_while(|b| b.shard.key == key)
+                .count();
+        records.clear();
+        records.extend(batches[start..end].iter().flat_map(|b| {
+            b.records.iter().map(|r| NewRecord {
+                subseq: r.subseq,
+                arrival_ms: r.arrival_ms,
+                partition_key: &r.partition_key,
+                data: &r.data,
+            })
+        }));
+        store.append(key, &records)?;
+        start = end;
+    }
+    store.flush()
 }

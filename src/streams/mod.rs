@@ -4,7 +4,8 @@
 //! - A stream's metadata document is written to the store as one value, so every control-plane
 //!   change is atomic with respect to crashes; it is flushed before the change is acknowledged.
 //! - Each shard has one writer (a mutex) that assigns strictly increasing positions, stamps a
-//!   non-decreasing arrival time and appends to the store in one batch.
+//!   non-decreasing arrival time and queues the records for the group commit (`commit.rs`) while
+//!   still holding the lock, so the queue holds each shard's records in position order.
 //! - Readers see a record only once it is durable: `visible` is the highest durable position of
 //!   the shard, advanced after the group commit that covers the append.
 //! - Stream ids are never reused, so sequence numbers and iterators of a deleted stream cannot
@@ -329,10 +330,7 @@ impl Registry {
             }
         };
         let signer = Signer::new(key.try_into().expect("32 bytes"));
-        let commit = GroupCommit::start(
-            store.clone(),
-            config.durability == crate::config::Durability::Flush,
-        );
+        let commit = GroupCommit::start(store.clone());
         let registry = Registry {
             config,
             clock,
@@ -631,7 +629,7 @@ impl Registry {
             };
             entries.len()
         ];
-        let mut published = Vec::new();
+        let durable = self.config.durability == crate::config::Durability::Flush;
         let mut pending: Vec<usize> = (0..entries.len()).collect();
         // Resharding may close a shard between routing and writing; its entries are routed
         // again against the new open shards.
@@ -673,7 +671,12 @@ impl Registry {
                         data: entries[i].data,
                     })
                     .collect();
-                self.store.append(shard.key, &batch).map_err(store_err)?;
+                if durable {
+                    self.commit.enqueue(shard, &batch);
+                } else {
+                    self.store.append(shard.key, &batch).map_err(store_err)?;
+                    shard.publish(first + members.len() as u64 - 1);
+                }
                 w.next_position = first + members.len() as u64;
                 w.last_arrival_ms = arrival;
                 for (k, &i) in members.iter().enumerate() {
@@ -684,16 +687,15 @@ impl Registry {
                         arrival_ms: arrival,
                     };
                 }
-                published.push((shard.clone(), w.next_position - 1));
             }
             if !pending.is_empty() {
                 // The resharding that closed the shard publishes new routes momentarily.
                 tokio::task::yield_now().await;
             }
         }
-        self.commit.durable().await.map_err(ApiError::internal)?;
-        for (shard, last) in published {
-            shard.publish(last);
+        if durable {
+            // The flusher publishes the new positions to readers once they are durable.
+            self.commit.durable().await.map_err(ApiError::internal)?;
         }
         Ok(results)
     }
