@@ -1,6 +1,12 @@
 //! Checks `Store` against an in-memory model under seeded random operations, reopening
 //! the on-disk store midway to prove that records, catalogue and high-water marks
 //! persist.
+//!
+//! Appends carry up to `MAX_BATCH` records and sometimes tens of kilobytes, so the
+//! store splits them into several blocks; trims cut blocks in the middle. The model
+//! does not know where blocks end, so for the bounded deletions it checks the
+//! documented bounds (`max` may be overshot by less than one block, and a block never
+//! holds more records than one append) and then mirrors what was removed.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -11,6 +17,33 @@ use shard_store::{NewRecord, ShardKey, Store, StoredRecord, TrimReport};
 
 const SHARDS_PER_STREAM: u32 = 3;
 const LIVE_STREAMS: usize = 3;
+/// Most records one append carries; a block never spans two appends, so it is also
+/// the most records one block holds.
+const MAX_BATCH: usize = 60;
+
+/// Checks a bounded deletion's `removed` against the documented bounds, given how many
+/// records were eligible, and returns it.
+fn check_bounded(removed: usize, done: bool, eligible: usize, max: usize, what: &str) -> usize {
+    assert!(
+        removed <= eligible,
+        "{what}: removed {removed} of {eligible}"
+    );
+    assert_eq!(
+        done,
+        removed == eligible,
+        "{what}: done with {removed} of {eligible}"
+    );
+    if max == 0 {
+        assert_eq!(removed, 0, "{what}");
+    } else {
+        assert!(
+            removed >= max.min(eligible),
+            "{what}: removed {removed} of {eligible}"
+        );
+        assert!(removed < max + MAX_BATCH, "{what}: removed {removed}");
+    }
+    removed
+}
 
 #[derive(Default)]
 struct ShardModel {
@@ -121,17 +154,12 @@ fn delete_stream(store: &Store, model: &mut Model, rng: &mut StdRng) {
             )
             .flat_map(|(k, s)| s.records.keys().map(move |&q| (*k, q)))
             .collect();
-        let removed = keys.len().min(max);
+        let what = format!("delete_stream_records({stream}, {max})");
+        let removed = check_bounded(report.removed, report.done, keys.len(), max, &what);
         for (k, q) in &keys[..removed] {
             model.shards.get_mut(k).unwrap().records.remove(q);
         }
-        let done = removed == keys.len();
-        assert_eq!(
-            report,
-            TrimReport { removed, done },
-            "delete_stream_records({stream}, {max})"
-        );
-        if done {
+        if report.done {
             break;
         }
     }
@@ -143,7 +171,14 @@ fn delete_stream(store: &Store, model: &mut Model, rng: &mut StdRng) {
 }
 
 fn append(store: &Store, model: &mut Model, rng: &mut StdRng, key: ShardKey) {
-    let n = rng.gen_range(1..=6);
+    // Mostly small appends (one block); sometimes a group commit's worth of records,
+    // sometimes tens of kilobytes (several blocks), sometimes one huge record.
+    let (n, max_data) = match rng.gen_range(0..20) {
+        0 => (rng.gen_range(20..=MAX_BATCH), 3_000),
+        1 => (rng.gen_range(1..=MAX_BATCH), 60),
+        2 => (1, 80_000),
+        _ => (rng.gen_range(1..=6), 60),
+    };
     let shard = model.shard(key);
     let mut next = shard.last.map_or(rng.gen_range(0..3), |l| l + 1);
     let mut arrival = shard.last_arrival;
@@ -160,7 +195,7 @@ fn append(store: &Store, model: &mut Model, rng: &mut StdRng, key: ShardKey) {
         let data_len = if rng.gen_bool(0.1) {
             0
         } else {
-            rng.gen_range(0..60)
+            rng.gen_range(0..max_data)
         };
         let data: Vec<u8> = (0..data_len).map(|_| rng.gen()).collect();
         owned.push(StoredRecord {
@@ -198,15 +233,11 @@ fn trim(store: &Store, model: &mut Model, key: ShardKey, cutoff: i64, max: usize
         .take_while(|r| r.arrival_ms < cutoff)
         .map(|r| r.subseq)
         .collect();
-    let removed = old.len().min(max);
+    let what = format!("trim_before_time({key:?}, {cutoff}, {max})");
+    let removed = check_bounded(report.removed, report.done, old.len(), max, &what);
     for q in &old[..removed] {
         shard.records.remove(q);
     }
-    let want = TrimReport {
-        removed,
-        done: removed == old.len(),
-    };
-    assert_eq!(report, want, "trim_before_time({key:?}, {cutoff}, {max})");
     report
 }
 
@@ -316,10 +347,15 @@ fn run(seed: u64, ops: usize) {
                     2 => rng.gen_range(first..=last.saturating_add(2)),
                     _ => last.saturating_add(rng.gen_range(0..3)),
                 };
-                let max_records = rng.gen_range(0..12);
-                let max_bytes = match rng.gen_range(0..4) {
+                let max_records = if rng.gen_bool(0.2) {
+                    rng.gen_range(0..200)
+                } else {
+                    rng.gen_range(0..12)
+                };
+                let max_bytes = match rng.gen_range(0..5) {
                     0 => 0,
                     1 => usize::MAX,
+                    2 => rng.gen_range(1..100_000),
                     _ => rng.gen_range(1..300),
                 };
                 assert_eq!(
