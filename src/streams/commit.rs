@@ -128,18 +128,37 @@ impl GroupCommit {
     }
 }
 
+/// How long the flusher must be idle before it hands freed memory back to the OS.
+const IDLE_TRIM_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// After a burst of writes, glibc keeps the freed request and block buffers in its per-thread
+/// arenas, so RSS stays at the burst's peak although the data lives on disk.
+fn release_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only returns free pages to the kernel; it has no preconditions.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
 fn flusher(store: &Store, shared: &Shared, tx: &watch::Sender<Result<u64, String>>) {
+    let mut written_since_trim = false;
     loop {
         let (mut batches, target, stopping) = {
             let mut q = shared.queue.lock().unwrap();
             while !q.wanted && !q.stop {
-                q = shared.wake.wait(q).unwrap();
+                let (guard, idle) = shared.wake.wait_timeout(q, IDLE_TRIM_AFTER).unwrap();
+                q = guard;
+                if idle.timed_out() && std::mem::take(&mut written_since_trim) {
+                    release_freed_memory();
+                }
             }
             q.wanted = false;
             (std::mem::take(&mut q.batches), q.tickets, q.stop)
         };
         // On shutdown, records of a put whose request was dropped before it waited are still
         // written: they may have been seen by nobody, but losing them is never right.
+        written_since_trim |= !batches.is_empty();
         let outcome = write_and_flush(store, &mut batches)
             .map(|()| target)
             .map_err(|e| e.to_string());
