@@ -274,7 +274,11 @@ mod tests {
                     alphabet[(state % alphabet.len() as u64) as usize]
                 })
                 .collect();
-            assert_eq!(decode_base64(&text).is_ok(), checked_first(&text), "{text:?}");
+            assert_eq!(
+                decode_base64(&text).is_ok(),
+                checked_first(&text),
+                "{text:?}"
+            );
         }
         assert_eq!(
             serde_json::to_string(&Blob(b"hi".to_vec())).unwrap(),
