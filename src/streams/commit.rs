@@ -15,23 +15,15 @@
 //! log reservation), not per byte, so this is what keeps it off the profile.
 
 use super::Shard;
-use shard_store::{NewRecord, Store};
+use shard_store::{NewRecord, Store, StoredRecord};
 use std::sync::{Arc, Condvar, Mutex};
 use tokio::sync::watch;
 
-/// A record waiting for the next flush; owns its bytes because the request that carried it
-/// may be gone before the flusher runs.
-struct Queued {
-    subseq: u64,
-    arrival_ms: i64,
-    partition_key: Box<str>,
-    data: Box<[u8]>,
-}
-
-/// One shard's run of records, in position order.
+/// One shard's run of records, in position order. The records are owned copies (the store's
+/// owned record type) because the request that carried them may be gone before the flusher runs.
 struct Batch {
     shard: Arc<Shard>,
-    records: Vec<Queued>,
+    records: Vec<StoredRecord>,
 }
 
 #[derive(Default)]
@@ -91,11 +83,11 @@ impl GroupCommit {
     pub fn enqueue(&self, shard: &Arc<Shard>, records: &[NewRecord<'_>]) {
         let records = records
             .iter()
-            .map(|r| Queued {
+            .map(|r| StoredRecord {
                 subseq: r.subseq,
                 arrival_ms: r.arrival_ms,
-                partition_key: r.partition_key.into(),
-                data: r.data.into(),
+                partition_key: r.partition_key.to_owned(),
+                data: r.data.to_vec(),
             })
             .collect();
         let mut q = self.shared.queue.lock().unwrap();
