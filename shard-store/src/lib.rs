@@ -52,16 +52,27 @@
 //! # Durability
 //!
 //! Writes are atomic per call but only guaranteed durable after [`Store::flush`]
-//! returns. The engine also flushes in the background every few hundred milliseconds,
-//! but acknowledgements to clients must be gated on an explicit `flush`.
+//! returns, or, for records, once [`Store::append_durably`] returns. The engine also
+//! flushes in the background every few hundred milliseconds, but acknowledgements to
+//! clients must be gated on one of those two.
+//!
+//! A store on a directory also keeps a *journal* (file `kinesd-journal`, see
+//! `journal.rs`): `append_durably` writes small commits there with one `fdatasync`
+//! instead of flushing the engine, and `open` puts back into the engine whatever
+//! journaled records a crash took from it.
 
 mod block;
+mod journal;
+mod pending;
 
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use block::{Block, BlockBuilder, BlockRecord, Header};
+use journal::Journal;
+use pending::Pending;
 
 /// Result type of every fallible store operation.
 pub type Result<T> = std::result::Result<T, StoreError>;
@@ -89,6 +100,9 @@ fn engine_err(e: sled::Error) -> StoreError {
         other => StoreError::Io(other.to_string()),
     }
 }
+
+/// The journal's file name inside the store's directory (beside sled's own files).
+const JOURNAL_FILE: &str = "kinesd-journal";
 
 /// How long `Store::open` keeps retrying while the directory lock is held.
 const LOCK_WAIT: Duration = Duration::from_secs(2);
@@ -156,6 +170,18 @@ pub struct StoredRecord {
     pub arrival_ms: i64,
     pub partition_key: String,
     pub data: Vec<u8>,
+}
+
+impl StoredRecord {
+    /// The record as [`Store::append`] takes it.
+    pub fn as_new(&self) -> NewRecord<'_> {
+        NewRecord {
+            subseq: self.subseq,
+            arrival_ms: self.arrival_ms,
+            partition_key: &self.partition_key,
+            data: &self.data,
+        }
+    }
 }
 
 /// Outcome of one bounded deletion step.
@@ -337,6 +363,78 @@ struct Inner {
     /// a trim cuts through); two interleaved ones on the same shard could otherwise
     /// lower the mark or resurrect records. Appends and reads never take it.
     maintenance: Mutex<()>,
+    /// The record journal of a store opened on a directory (see [`Store::append_durably`]).
+    /// Its lock is held across "append to sled, then journal" and across "flush sled, then
+    /// checkpoint", so a checkpoint never drops an entry whose records sled has not flushed.
+    /// Set once, by `Store::open`, after the replay.
+    journal: OnceLock<Mutex<Journal>>,
+    /// Records the journal gave back on open (written but not in sled before a crash).
+    replayed: AtomicU64,
+    /// Journaled records not yet written to sled.
+    pending: Pending,
+    /// Serializes drains of `pending`: two drains of one shard could cut its records into
+    /// blocks differently and overwrite each other's blocks.
+    draining: Mutex<()>,
+}
+
+/// How many journaled record bytes may wait in memory before they go to the engine.
+/// Measured with 16 clients of 100 B PutRecords: 128 KiB to 32 MiB were within noise of
+/// each other; small enough to bound memory, large enough for full blocks.
+const PENDING_BYTES: usize = 2 << 20;
+
+fn as_new(records: &[StoredRecord]) -> Vec<NewRecord<'_>> {
+    records.iter().map(StoredRecord::as_new).collect()
+}
+
+impl Inner {
+    fn draining_lock(&self) -> std::sync::MutexGuard<'_, ()> {
+        // Guards no data of its own: ignore poison.
+        self.draining.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Writes the pending records of one shard (or of all) to the engine, then forgets
+    /// them; readers find each record in memory or in the engine throughout.
+    fn drain(&self, which: impl Fn(&ShardKey) -> bool) -> Result<()> {
+        let _draining = self.draining_lock();
+        for (shard, records) in self.pending.snapshot(which) {
+            self.append_engine(shard, &as_new(&records))?;
+            if let Some(last) = records.last() {
+                self.pending.remove_through(shard, last.subseq);
+            }
+        }
+        Ok(())
+    }
+
+    fn append_engine(&self, shard: ShardKey, records: &[NewRecord<'_>]) -> Result<()> {
+        let mut blocks = Vec::new();
+        let mut builder = BlockBuilder::new();
+        for r in records {
+            let len = block::record_len(r.partition_key.len(), r.data.len());
+            if !builder.is_empty() && builder.len() + len > BLOCK_BYTES {
+                blocks.extend(builder.take());
+            }
+            builder.push(r.subseq, r.arrival_ms, r.partition_key.as_bytes(), r.data)?;
+        }
+        blocks.extend(builder.take());
+        for (first, value) in blocks {
+            self.records
+                .insert(&block_key(shard, first)[..], value)
+                .map_err(engine_err)?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // A clean close leaves an empty journal, so the next open has nothing to replay.
+        if let Some(journal) = self.journal.get() {
+            let mut journal = journal.lock().unwrap_or_else(|p| p.into_inner());
+            if self.drain(|_| true).is_ok() && self.db.flush().is_ok() {
+                let _ = journal.checkpoint();
+            }
+        }
+    }
 }
 
 /// Handle to an open store.
@@ -375,16 +473,16 @@ impl Store {
     pub fn open(dir: &Path) -> Result<Store> {
         std::fs::create_dir_all(dir)
             .map_err(|e| StoreError::Io(format!("creating {}: {e}", dir.display())))?;
-        Self::from_config(tuned(sled::Config::new().path(dir)))
+        Self::from_config(tuned(sled::Config::new().path(dir)), Some(dir))
     }
 
     /// Opens a store that lives only as long as this handle (and its clones); meant for
     /// tests.
     pub fn open_temporary() -> Result<Store> {
-        Self::from_config(tuned(sled::Config::new().temporary(true)))
+        Self::from_config(tuned(sled::Config::new().temporary(true)), None)
     }
 
-    fn from_config(config: sled::Config) -> Result<Store> {
+    fn from_config(config: sled::Config, dir: Option<&Path>) -> Result<Store> {
         let db = open_waiting_for_lock(&config)?;
         let records = db.open_tree("records").map_err(engine_err)?;
         let catalog = db.open_tree("catalog").map_err(engine_err)?;
@@ -394,12 +492,73 @@ impl Store {
                 records,
                 catalog,
                 maintenance: Mutex::new(()),
+                journal: OnceLock::new(),
+                replayed: AtomicU64::new(0),
+                pending: Pending::default(),
+                draining: Mutex::new(()),
             }),
         };
-        if store.migrate_legacy_records()? > 0 {
+        let migrated = store.migrate_legacy_records()?;
+        let mut replayed = 0;
+        if let Some(dir) = dir {
+            let journal;
+            (journal, replayed) = store.replay_journal(dir)?;
+            store.inner.replayed.store(replayed, Ordering::Relaxed);
+            let _ = store.inner.journal.set(Mutex::new(journal));
+        }
+        if migrated > 0 || replayed > 0 {
             store.flush()?;
+            store
+                .journal_lock()
+                .map(|mut j| j.checkpoint())
+                .transpose()?;
         }
         Ok(store)
+    }
+
+    /// Opens the journal and appends to sled whatever it holds that sled lost: records
+    /// above each shard's last stored subseq, of streams that still exist (a stream's
+    /// metadata is flushed before its first put, and ids are never reused, so a missing
+    /// one means the stream was deleted).
+    fn replay_journal(&self, dir: &Path) -> Result<(Journal, u64)> {
+        let mut replayed = 0u64;
+        let (journal, _entries) =
+            Journal::open(&dir.join(JOURNAL_FILE), journal::JOURNAL_BYTES, |groups| {
+                for (shard, records) in groups {
+                    let exists = self
+                        .inner
+                        .catalog
+                        .contains_key(stream_prefix(TAG_STREAM_META, shard.stream))
+                        .map_err(engine_err)?;
+                    if !exists {
+                        continue;
+                    }
+                    let last = self.last_subseq(shard)?;
+                    let missing: Vec<NewRecord<'_>> = records
+                        .into_iter()
+                        .filter(|r| last.is_none_or(|last| r.subseq > last))
+                        .collect();
+                    self.append(shard, &missing)?;
+                    replayed += missing.len() as u64;
+                }
+                Ok(())
+            })?;
+        Ok((journal, replayed))
+    }
+
+    /// Records that the journal restored on open: acknowledged before a crash but not yet
+    /// in the engine's own files. For logs and tests.
+    pub fn replayed_from_journal(&self) -> u64 {
+        self.inner.replayed.load(Ordering::Relaxed)
+    }
+
+    fn journal_lock(&self) -> Option<std::sync::MutexGuard<'_, Journal>> {
+        // The journal's state is its file plus a cursor that every failing path restores,
+        // so a panic elsewhere leaves nothing half-done: ignore poison.
+        self.inner
+            .journal
+            .get()
+            .map(|j| j.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
     /// Converts every legacy per-record key into blocks, in atomic batches that each
@@ -554,23 +713,58 @@ impl Store {
     /// no-op. Fails with `Corrupt` (writing nothing) if a partition key exceeds 65535
     /// bytes, which the stored format cannot represent.
     pub fn append(&self, shard: ShardKey, records: &[NewRecord<'_>]) -> Result<()> {
-        let mut blocks = Vec::new();
-        let mut builder = BlockBuilder::new();
-        for r in records {
-            let len = block::record_len(r.partition_key.len(), r.data.len());
-            if !builder.is_empty() && builder.len() + len > BLOCK_BYTES {
-                blocks.extend(builder.take());
-            }
-            builder.push(r.subseq, r.arrival_ms, r.partition_key.as_bytes(), r.data)?;
+        if self.inner.pending.holds(shard) {
+            self.inner.drain(|k| *k == shard)?;
         }
-        blocks.extend(builder.take());
-        for (first, value) in blocks {
-            self.inner
-                .records
-                .insert(&block_key(shard, first)[..], value)
-                .map_err(engine_err)?;
+        self.inner.append_engine(shard, records)
+    }
+
+    /// Appends each group's records to its shard and returns once all of them are
+    /// durable, without making anything else durable. Groups follow the [`NewRecord`]
+    /// ordering invariants.
+    ///
+    /// A store opened on a directory writes small commits to its journal, one write and
+    /// one `fdatasync` on the calling thread, and keeps the records in memory (readable
+    /// at once) until a few hundred KiB have gathered; then they go to the engine as
+    /// full blocks, which the engine flushes in the background. A crash before that is
+    /// repaired by the next [`Store::open`] from the journal. Large commits, a full
+    /// journal and temporary stores take the engine and a full [`Store::flush`] instead.
+    /// Meant for one committing thread; concurrent callers are serialized.
+    pub fn append_durably(&self, groups: Vec<(ShardKey, Vec<StoredRecord>)>) -> Result<()> {
+        let Some(mut journal) = self.journal_lock() else {
+            self.append_groups(&groups)?;
+            return self.flush();
+        };
+        if journal::entry_len(&groups) <= journal::JOURNAL_ENTRY_MAX && journal.append(&groups)? {
+            if self.inner.pending.push(groups) >= PENDING_BYTES {
+                self.inner.drain(|_| true)?;
+            }
+            return Ok(());
+        }
+        // Everything older goes to the engine first, so each shard's blocks keep their
+        // order; the flush then covers all the journal holds, which restarts.
+        self.inner.drain(|_| true)?;
+        self.append_groups(&groups)?;
+        self.flush()?;
+        journal.checkpoint()
+    }
+
+    fn append_groups(&self, groups: &[(ShardKey, Vec<StoredRecord>)]) -> Result<()> {
+        for (shard, records) in groups {
+            self.inner.append_engine(*shard, &as_new(records))?;
         }
         Ok(())
+    }
+
+    /// Writes every journaled record to the engine, flushes it and empties the journal, so
+    /// a restart has nothing to replay. For idle moments; a no-op on a temporary store.
+    pub fn settle(&self) -> Result<()> {
+        let Some(mut journal) = self.journal_lock() else {
+            return Ok(());
+        };
+        self.inner.drain(|_| true)?;
+        self.flush()?;
+        journal.checkpoint()
     }
 
     /// Records with subseq >= `from`, ascending, at most `max_records` of them.
@@ -588,9 +782,39 @@ impl Store {
         max_records: usize,
         max_bytes: usize,
     ) -> Result<Vec<StoredRecord>> {
+        loop {
+            let moved = self.inner.pending.moved();
+            let (mut out, ran_out) = self.read_engine(shard, from, max_records, max_bytes)?;
+            // Memory holds only records above the engine's (or copies of its last ones),
+            // so a read the limits stopped is complete.
+            if !ran_out
+                || self.inner.pending.extend_read(
+                    shard,
+                    moved,
+                    &mut out,
+                    from,
+                    max_records,
+                    max_bytes,
+                )
+            {
+                return Ok(out);
+            }
+            // A drain moved records into the engine while we read it: read again.
+        }
+    }
+
+    /// The engine's part of [`Store::read`]; the flag says whether the read ran out of
+    /// engine records (rather than of limits), so that memory may continue it.
+    fn read_engine(
+        &self,
+        shard: ShardKey,
+        from: u64,
+        max_records: usize,
+        max_bytes: usize,
+    ) -> Result<(Vec<StoredRecord>, bool)> {
         let mut out: Vec<StoredRecord> = Vec::new();
         if max_records == 0 {
-            return Ok(out);
+            return Ok((out, false));
         }
         // `from` may fall inside a block: start at the block holding it, if any.
         let start = match self.block_at_or_before(shard, from)? {
@@ -599,8 +823,8 @@ impl Store {
         };
         let mut total = 0usize;
         for item in self.blocks_from(shard, start) {
-            if out.len() >= max_records || (!out.is_empty() && total >= max_bytes) {
-                break;
+            if out.len() >= max_records {
+                return Ok((out, false));
             }
             let (first, value) = item?;
             let block = self.decode(shard, first, &value)?;
@@ -608,26 +832,29 @@ impl Store {
             // `from`, and a trim rewriting a block between two steps of this scan can
             // show us the suffix of a block we already read.
             let cursor = out.last().map_or(Some(from), |r| r.subseq.checked_add(1));
-            let Some(cursor) = cursor else { break };
+            let Some(cursor) = cursor else {
+                return Ok((out, false));
+            };
             for r in block.records.iter().filter(|r| r.subseq >= cursor) {
                 let size = r.billed_len();
-                if out.len() >= max_records
-                    || (!out.is_empty()
-                        && (total >= max_bytes || total.saturating_add(size) > max_bytes))
-                {
-                    return Ok(out);
+                if !pending::fits(out.len(), total, size, max_records, max_bytes) {
+                    return Ok((out, false));
                 }
                 total = total.saturating_add(size);
                 out.push(to_stored(shard, r)?);
             }
         }
-        Ok(out)
+        Ok((out, true))
     }
 
     /// Highest subseq ever appended to the shard, including records since trimmed (the
     /// trim high-water mark covers an emptied shard, across restarts), or None if
     /// nothing was ever appended (or the stream's records were deleted).
     pub fn last_subseq(&self, shard: ShardKey) -> Result<Option<u64>> {
+        // Memory first: a record leaves it only once the engine holds it.
+        if let Some(last) = self.inner.pending.last(shard) {
+            return Ok(Some(last));
+        }
         let stored = self.last_stored_subseq(shard)?;
         let mark = self.high_water(shard)?;
         Ok(stored.max(mark))
@@ -695,6 +922,7 @@ impl Store {
     /// Lowest subseq still stored, with its arrival time, or None if the shard holds no
     /// record.
     pub fn first_record_position(&self, shard: ShardKey) -> Result<Option<(u64, i64)>> {
+        self.inner.drain(|k| *k == shard)?;
         match self.blocks_from(shard, 0).next() {
             Some(item) => {
                 let (first, value) = item?;
@@ -717,6 +945,7 @@ impl Store {
         shard: ShardKey,
         ts_ms: i64,
     ) -> Result<Option<u64>> {
+        self.inner.drain(|k| *k == shard)?;
         let Some(item) = self.blocks_from(shard, 0).next() else {
             return Ok(None);
         };
@@ -788,6 +1017,7 @@ impl Store {
         cutoff_ms: i64,
         max: usize,
     ) -> Result<TrimReport> {
+        self.inner.drain(|k| *k == shard)?;
         let _guard = self.maintenance_lock();
         let mut batch = sled::Batch::default();
         let mut removed = 0usize;
@@ -845,6 +1075,8 @@ impl Store {
     ///
     /// The caller must stop appending to the stream first, or `done` is meaningless.
     pub fn delete_stream_records(&self, stream: u64, max: usize) -> Result<TrimReport> {
+        // Records still in memory go to the engine first, to be deleted within the bound.
+        self.inner.drain(|k| k.stream == stream)?;
         let _guard = self.maintenance_lock();
         let mut batch = sled::Batch::default();
         let mut removed = 0usize;
@@ -884,6 +1116,7 @@ impl Store {
     /// Number of stored records in a shard and their summed data + partition-key bytes.
     /// Scans (and fully decodes) the whole shard; for tests and diagnostics.
     pub fn shard_stats(&self, shard: ShardKey) -> Result<(u64, u64)> {
+        self.inner.drain(|k| *k == shard)?;
         let (mut count, mut bytes) = (0u64, 0u64);
         // As in `read`, a concurrent trim may show us a block's suffix twice.
         let mut cursor = Some(0u64);
@@ -944,15 +1177,7 @@ mod tests {
     }
 
     fn borrowed(records: &[StoredRecord]) -> Vec<NewRecord<'_>> {
-        records
-            .iter()
-            .map(|r| NewRecord {
-                subseq: r.subseq,
-                arrival_ms: r.arrival_ms,
-                partition_key: &r.partition_key,
-                data: &r.data,
-            })
-            .collect()
+        records.iter().map(StoredRecord::as_new).collect()
     }
 
     /// The documented `read` semantics over a plain list.

@@ -1,21 +1,24 @@
-//! Group commit: a record is acknowledged only once the store has flushed it, and every writer
-//! waiting at the same moment shares one append per shard and one flush.
+//! Group commit: a record is acknowledged only once the store has made it durable, and every
+//! writer waiting at the same moment shares one append per shard and one trip to the disk.
 //!
 //! Writers hand their records to the queue (under their shard's writer lock, so the queue holds
 //! each shard's records in position order) and then wait for a ticket. The flusher thread takes
-//! the whole queue and the ticket counter in one step, appends each shard's records as one
-//! store call, flushes, publishes the new durable positions to readers and only then reports
-//! the ticket as done. So:
-//! - when the flushed counter reaches a ticket, everything queued (or written to the store
-//!   directly, like metadata) before the ticket was taken is durable;
-//! - a reader never sees a position before the flush that made it durable.
+//! the whole queue and the ticket counter in one step, hands each shard's records to the store
+//! in one `append_durably` call (the store's journal: one write + `fdatasync` for small
+//! commits), flushes the whole store too if any ticket of the cycle asked for it (metadata is
+//! written to the store directly, outside the journal), publishes the new durable positions to
+//! readers and only then reports the ticket as done. So:
+//! - when the flushed counter reaches a ticket, everything queued before the ticket was taken
+//!   is durable, and so is everything written to the store directly if the ticket came from
+//!   [`GroupCommit::durable`];
+//! - a reader never sees a position before the write that made it durable.
 //!
 //! Batching comes for free: while one flush is running, every new put queues behind it, and the
 //! next cycle writes them all at once. The store's cost is per call (tree walk, node copy,
 //! log reservation), not per byte, so this is what keeps it off the profile.
 
 use super::Shard;
-use shard_store::{NewRecord, Store, StoredRecord};
+use shard_store::{NewRecord, ShardKey, Store, StoredRecord};
 use std::sync::{Arc, Condvar, Mutex};
 use tokio::sync::watch;
 
@@ -33,6 +36,8 @@ struct Queue {
     tickets: u64,
     /// Someone waits for a flush.
     wanted: bool,
+    /// Someone waits for a flush of the whole store, not only of the queued records.
+    wanted_store: bool,
     stop: bool,
 }
 
@@ -99,10 +104,20 @@ impl GroupCommit {
 
     /// Waits until everything queued or written to the store before this call is durable.
     pub async fn durable(&self) -> Result<(), String> {
+        self.wait(true).await
+    }
+
+    /// Waits until everything queued before this call is durable: what puts wait for.
+    pub async fn records_durable(&self) -> Result<(), String> {
+        self.wait(false).await
+    }
+
+    async fn wait(&self, whole_store: bool) -> Result<(), String> {
         let ticket = {
             let mut q = self.shared.queue.lock().unwrap();
             q.tickets += 1;
             q.wanted = true;
+            q.wanted_store |= whole_store;
             q.tickets
         };
         self.shared.wake.notify_one();
@@ -136,61 +151,79 @@ fn release_freed_memory() {
 fn flusher(store: &Store, shared: &Shared, tx: &watch::Sender<Result<u64, String>>) {
     let mut written_since_trim = false;
     loop {
-        let (mut batches, target, stopping) = {
+        let (batches, target, whole_store, stopping) = {
             let mut q = shared.queue.lock().unwrap();
             while !q.wanted && !q.stop {
                 let (guard, idle) = shared.wake.wait_timeout(q, IDLE_TRIM_AFTER).unwrap();
                 q = guard;
                 if idle.timed_out() && std::mem::take(&mut written_since_trim) {
+                    // Idle: the journaled records go to the store's own files, so a restart
+                    // has nothing to replay, and the memory they used goes back to the OS.
+                    if let Err(e) = store.settle() {
+                        tracing::warn!(error = %e, "moving journaled records into the store failed");
+                    }
                     release_freed_memory();
                 }
             }
             q.wanted = false;
-            (std::mem::take(&mut q.batches), q.tickets, q.stop)
+            let whole_store = std::mem::take(&mut q.wanted_store);
+            (
+                std::mem::take(&mut q.batches),
+                q.tickets,
+                whole_store,
+                q.stop,
+            )
         };
         // On shutdown, records of a put whose request was dropped before it waited are still
         // written: they may have been seen by nobody, but losing them is never right.
         written_since_trim |= !batches.is_empty();
-        let outcome = write_and_flush(store, &mut batches)
-            .map(|()| target)
-            .map_err(|e| e.to_string());
-        if outcome.is_ok() {
-            for b in &batches {
-                if let Some(last) = b.records.last() {
-                    b.shard.publish(last.subseq);
+        let outcome = match write_durably(store, batches, whole_store) {
+            Ok(positions) => {
+                for (shard, last) in positions {
+                    shard.publish(last);
                 }
+                Ok(target)
             }
-        }
+            Err(e) => Err(e.to_string()),
+        };
         if tx.send(outcome).is_err() || stopping {
             return;
         }
     }
 }
 
-/// One store call per shard (its batches merged, in queue order), then one flush.
-fn write_and_flush(store: &Store, batches: &mut [Batch]) -> shard_store::Result<()> {
+/// One store call for all shards (each shard's batches merged, in queue order); then, if asked,
+/// a flush of the whole store. Returns each shard's new durable position, to publish.
+fn write_durably(
+    store: &Store,
+    batches: Vec<Batch>,
+    whole_store: bool,
+) -> shard_store::Result<Vec<(Arc<Shard>, u64)>> {
+    let mut batches = batches;
     // Stable: each shard's batches keep their queue (= position) order.
     batches.sort_by_key(|b| b.shard.key);
-    let mut start = 0;
-    let mut records: Vec<NewRecord<'_>> = Vec::new();
-    while start < batches.len() {
-        let key = batches[start].shard.key;
-        let end = start
-            + batches[start..]
-                .iter()
-                .take_while(|b| b.shard.key == key)
-                .count();
-        records.clear();
-        records.extend(batches[start..end].iter().flat_map(|b| {
-            b.records.iter().map(|r| NewRecord {
-                subseq: r.subseq,
-                arrival_ms: r.arrival_ms,
-                partition_key: &r.partition_key,
-                data: &r.data,
-            })
-        }));
-        store.append(key, &records)?;
-        start = end;
+    let mut groups: Vec<(ShardKey, Vec<StoredRecord>)> = Vec::new();
+    let mut positions: Vec<(Arc<Shard>, u64)> = Vec::new();
+    for b in batches {
+        let Some(last) = b.records.last().map(|r| r.subseq) else {
+            continue;
+        };
+        match (groups.last_mut(), positions.last_mut()) {
+            (Some((key, group)), Some((_, position))) if *key == b.shard.key => {
+                group.extend(b.records);
+                *position = last;
+            }
+            _ => {
+                groups.push((b.shard.key, b.records));
+                positions.push((b.shard, last));
+            }
+        }
     }
-    store.flush()
+    if !groups.is_empty() {
+        store.append_durably(groups)?;
+    }
+    if whole_store {
+        store.flush()?;
+    }
+    Ok(positions)
 }

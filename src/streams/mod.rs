@@ -695,7 +695,10 @@ impl Registry {
         }
         if durable {
             // The flusher publishes the new positions to readers once they are durable.
-            self.commit.durable().await.map_err(ApiError::internal)?;
+            self.commit
+                .records_durable()
+                .await
+                .map_err(ApiError::internal)?;
         }
         Ok(results)
     }

@@ -1,0 +1,533 @@
+//! The record journal: the short path to durability for small group commits.
+//!
+//! sled makes a write durable by handing its log buffer to its I/O thread pool, whose
+//! `notify_all` wakes every idle pool thread, and by `sync_file_range`. For a group commit
+//! of a few small records that round trip costs more than the write. The journal is a
+//! fixed-size file the committing thread writes and `fdatasync`s itself; the same records
+//! go to sled without a flush, and sled catches up in the background.
+//!
+//! Invariants:
+//! * every entry after the header carries the journal's current epoch; an entry with
+//!   another epoch, a bad checksum or a length running past the file ends the journal
+//!   (a torn tail or a leftover of an earlier epoch, never data to replay);
+//! * the epoch changes (a *checkpoint*) only after sled has flushed everything the
+//!   journal holds, so a checkpoint never drops a record that is durable nowhere else;
+//! * replaying an entry is idempotent: the store skips records at or below a shard's
+//!   last stored subseq, and records of streams that no longer exist.
+//!
+//! Layout (integers big-endian):
+//!
+//! ```text
+//! header, at 0:      [magic "KDJ1"][epoch u64][crc32 of the previous 12 bytes]
+//! entries, from 4096: [payload_len u32][epoch u64][crc32 of len+epoch+payload][payload]
+//! payload:           [version 1][groups u32], then per group
+//!                    [stream u64][shard u32][count u32], then per record
+//!                    [subseq u64][arrival_ms i64][pk_len u16][data_len u32][pk][data]
+//! ```
+
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::Path;
+
+use crate::{NewRecord, Result, ShardKey, StoreError, StoredRecord};
+
+const MAGIC: &[u8; 4] = b"KDJ1";
+const HEADER_LEN: usize = 4 + 8 + 4;
+/// Entries start one page in, so rewriting the header never shares a page with them.
+const FIRST_ENTRY: u64 = 4096;
+const ENTRY_HEADER_LEN: usize = 4 + 8 + 4;
+const PAYLOAD_VERSION: u8 = 1;
+const GROUP_HEADER_LEN: usize = 8 + 4 + 4;
+const RECORD_HEADER_LEN: usize = 8 + 8 + 2 + 4;
+
+/// Size of the journal file. At the rates the journal serves (small commits, well under
+/// 10 MB/s) it fills every few seconds; sled's own background flush has long caught up by
+/// then, so the checkpoint's flush finds little left to write.
+pub(crate) const JOURNAL_BYTES: u64 = 16 << 20;
+
+/// Group commits whose encoded entry is larger than this skip the journal and flush sled
+/// instead: for them sled's per-flush overhead is small next to the bytes, and journaling
+/// would write every byte one more time.
+pub(crate) const JOURNAL_ENTRY_MAX: usize = 256 << 10;
+
+pub(crate) struct Journal {
+    file: File,
+    capacity: u64,
+    epoch: u64,
+    /// Where the next entry goes; also the file cursor's position.
+    tail: u64,
+    buf: Vec<u8>,
+}
+
+fn io_err(what: &str, e: std::io::Error) -> StoreError {
+    StoreError::Io(format!("journal: {what}: {e}"))
+}
+
+fn be_u64(b: &[u8]) -> u64 {
+    u64::from_be_bytes(b[..8].try_into().expect("8 bytes"))
+}
+
+fn be_u32(b: &[u8]) -> u32 {
+    u32::from_be_bytes(b[..4].try_into().expect("4 bytes"))
+}
+
+fn entry_crc(len: u32, epoch: u64, payload: &[u8]) -> u32 {
+    let mut h = crc32fast::Hasher::new();
+    h.update(&len.to_be_bytes());
+    h.update(&epoch.to_be_bytes());
+    h.update(payload);
+    h.finalize()
+}
+
+/// Encoded size of one group commit's entry, header included.
+pub(crate) fn entry_len(groups: &[(ShardKey, Vec<StoredRecord>)]) -> usize {
+    ENTRY_HEADER_LEN
+        + 1
+        + 4
+        + groups
+            .iter()
+            .map(|(_, records)| {
+                GROUP_HEADER_LEN
+                    + records
+                        .iter()
+                        .map(|r| RECORD_HEADER_LEN + r.partition_key.len() + r.data.len())
+                        .sum::<usize>()
+            })
+            .sum::<usize>()
+}
+
+impl Journal {
+    /// Opens (creating if missing) the journal at `path` and hands every entry of the
+    /// current epoch, in order, to `replay`. Returns the journal positioned after the
+    /// last valid entry, and the number of entries replayed.
+    pub(crate) fn open(
+        path: &Path,
+        capacity: u64,
+        mut replay: impl FnMut(Vec<(ShardKey, Vec<NewRecord<'_>>)>) -> Result<()>,
+    ) -> Result<(Journal, usize)> {
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)
+            .map_err(|e| io_err("open", e))?;
+        let len = file.metadata().map_err(|e| io_err("stat", e))?.len();
+        let mut journal = Journal {
+            file,
+            capacity,
+            epoch: 0,
+            tail: FIRST_ENTRY,
+            buf: Vec::new(),
+        };
+        let header = journal.read_header()?;
+        let Some(epoch) = header else {
+            // New file, or a header torn by a crash during a checkpoint (which only
+            // happens after sled flushed everything): nothing to replay. Clear stale
+            // entries so no old epoch can be mistaken for the new one.
+            journal.file.set_len(0).map_err(|e| io_err("truncate", e))?;
+            journal
+                .file
+                .set_len(capacity)
+                .map_err(|e| io_err("size", e))?;
+            journal.epoch = 1;
+            journal.write_header()?;
+            if let Some(dir) = path.parent() {
+                // The file's directory entry must be durable too.
+                File::open(dir)
+                    .and_then(|d| d.sync_all())
+                    .map_err(|e| io_err("sync directory", e))?;
+            }
+            return Ok((journal, 0));
+        };
+        journal.epoch = epoch;
+        if len < capacity {
+            journal
+                .file
+                .set_len(capacity)
+                .map_err(|e| io_err("size", e))?;
+        }
+        let mut replayed = 0;
+        let mut pos = FIRST_ENTRY;
+        let mut payload = Vec::new();
+        while let Some(next) = journal.read_entry(pos, &mut payload)? {
+            replay(decode_payload(&payload)?)?;
+            replayed += 1;
+            pos = next;
+        }
+        journal.tail = pos;
+        journal
+            .file
+            .seek(SeekFrom::Start(pos))
+            .map_err(|e| io_err("seek", e))?;
+        Ok((journal, replayed))
+    }
+
+    fn read_header(&mut self) -> Result<Option<u64>> {
+        let mut h = [0u8; HEADER_LEN];
+        self.file
+            .seek(SeekFrom::Start(0))
+            .map_err(|e| io_err("seek", e))?;
+        match self.file.read_exact(&mut h) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
+            Err(e) => return Err(io_err("read header", e)),
+        }
+        if &h[..4] != MAGIC || be_u32(&h[12..]) != crc32fast::hash(&h[..12]) {
+            return Ok(None);
+        }
+        Ok(Some(be_u64(&h[4..])))
+    }
+
+    fn write_header(&mut self) -> Result<()> {
+        let mut h = [0u8; HEADER_LEN];
+        h[..4].copy_from_slice(MAGIC);
+        h[4..12].copy_from_slice(&self.epoch.to_be_bytes());
+        let crc = crc32fast::hash(&h[..12]);
+        h[12..].copy_from_slice(&crc.to_be_bytes());
+        self.file
+            .seek(SeekFrom::Start(0))
+            .and_then(|_| self.file.write_all(&h))
+            .and_then(|()| self.file.sync_data())
+            .map_err(|e| io_err("write header", e))?;
+        self.tail = FIRST_ENTRY;
+        self.file
+            .seek(SeekFrom::Start(FIRST_ENTRY))
+            .map_err(|e| io_err("seek", e))?;
+        Ok(())
+    }
+
+    /// Reads the entry at `pos` into `payload` if it is a valid entry of the current
+    /// epoch; returns the position after it.
+    fn read_entry(&mut self, pos: u64, payload: &mut Vec<u8>) -> Result<Option<u64>> {
+        let mut h = [0u8; ENTRY_HEADER_LEN];
+        if pos + ENTRY_HEADER_LEN as u64 > self.capacity {
+            return Ok(None);
+        }
+        self.file
+            .seek(SeekFrom::Start(pos))
+            .map_err(|e| io_err("seek", e))?;
+        match self.file.read_exact(&mut h) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
+            Err(e) => return Err(io_err("read entry", e)),
+        }
+        let len = be_u32(&h);
+        let epoch = be_u64(&h[4..]);
+        let next = pos + (ENTRY_HEADER_LEN as u64) + u64::from(len);
+        if epoch != self.epoch || len == 0 || next > self.capacity {
+            return Ok(None);
+        }
+        payload.resize(len as usize, 0);
+        match self.file.read_exact(payload) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
+            Err(e) => return Err(io_err("read entry", e)),
+        }
+        if be_u32(&h[12..]) != entry_crc(len, epoch, payload) {
+            return Ok(None);
+        }
+        Ok(Some(next))
+    }
+
+    /// Writes one entry and makes it durable. Returns false, writing nothing, when the
+    /// entry does not fit before the end of the file: the caller must make the records
+    /// durable another way and then [`Journal::checkpoint`].
+    pub(crate) fn append(&mut self, groups: &[(ShardKey, Vec<StoredRecord>)]) -> Result<bool> {
+        let len = entry_len(groups);
+        if self.tail + len as u64 > self.capacity {
+            return Ok(false);
+        }
+        let buf = &mut self.buf;
+        buf.clear();
+        buf.reserve(len);
+        buf.extend_from_slice(&[0u8; ENTRY_HEADER_LEN]);
+        buf.push(PAYLOAD_VERSION);
+        buf.extend_from_slice(&(groups.len() as u32).to_be_bytes());
+        for (shard, records) in groups {
+            buf.extend_from_slice(&shard.stream.to_be_bytes());
+            buf.extend_from_slice(&shard.shard.to_be_bytes());
+            buf.extend_from_slice(&(records.len() as u32).to_be_bytes());
+            for r in records {
+                let pk_len = u16::try_from(r.partition_key.len()).map_err(|_| {
+                    StoreError::Corrupt(format!(
+                        "partition key of {} bytes exceeds 65535",
+                        r.partition_key.len()
+                    ))
+                })?;
+                buf.extend_from_slice(&r.subseq.to_be_bytes());
+                buf.extend_from_slice(&r.arrival_ms.to_be_bytes());
+                buf.extend_from_slice(&pk_len.to_be_bytes());
+                buf.extend_from_slice(&(r.data.len() as u32).to_be_bytes());
+                buf.extend_from_slice(r.partition_key.as_bytes());
+                buf.extend_from_slice(&r.data);
+            }
+        }
+        debug_assert_eq!(buf.len(), len);
+        let payload_len = (len - ENTRY_HEADER_LEN) as u32;
+        let crc = entry_crc(payload_len, self.epoch, &buf[ENTRY_HEADER_LEN..]);
+        buf[..4].copy_from_slice(&payload_len.to_be_bytes());
+        buf[4..12].copy_from_slice(&self.epoch.to_be_bytes());
+        buf[12..16].copy_from_slice(&crc.to_be_bytes());
+        if let Err(e) = self
+            .file
+            .write_all(buf)
+            .and_then(|()| self.file.sync_data())
+        {
+            // The cursor may have moved by a partial write; put it back so the next entry
+            // overwrites this one instead of leaving a hole.
+            let _ = self.file.seek(SeekFrom::Start(self.tail));
+            return Err(io_err("append", e));
+        }
+        self.tail += len as u64;
+        Ok(true)
+    }
+
+    /// Starts a new epoch, emptying the journal. Only after sled has flushed every record
+    /// the journal holds.
+    pub(crate) fn checkpoint(&mut self) -> Result<()> {
+        if self.tail == FIRST_ENTRY {
+            return Ok(());
+        }
+        self.epoch += 1;
+        self.write_header()
+    }
+
+    #[cfg(test)]
+    fn tail(&self) -> u64 {
+        self.tail
+    }
+}
+
+fn corrupt(what: &str) -> StoreError {
+    StoreError::Corrupt(format!("journal entry: {what}"))
+}
+
+/// Decodes a payload whose checksum matched. A mismatch here is not a torn write (the
+/// checksum rules those out) but a bug or a foreign file, so it fails the open.
+fn decode_payload(p: &[u8]) -> Result<Vec<(ShardKey, Vec<NewRecord<'_>>)>> {
+    let (&version, mut rest) = p.split_first().ok_or_else(|| corrupt("empty"))?;
+    if version != PAYLOAD_VERSION {
+        return Err(corrupt(&format!("unknown format version {version}")));
+    }
+    let mut take = |n: usize| -> Result<&[u8]> {
+        if rest.len() < n {
+            return Err(corrupt("truncated"));
+        }
+        let (head, tail) = rest.split_at(n);
+        rest = tail;
+        Ok(head)
+    };
+    let groups = be_u32(take(4)?) as usize;
+    let mut out = Vec::with_capacity(groups.min(1024));
+    for _ in 0..groups {
+        let g = take(GROUP_HEADER_LEN)?;
+        let shard = ShardKey {
+            stream: be_u64(g),
+            shard: be_u32(&g[8..]),
+        };
+        let count = be_u32(&g[12..]) as usize;
+        let mut records = Vec::with_capacity(count.min(4096));
+        for _ in 0..count {
+            let h = take(RECORD_HEADER_LEN)?;
+            let subseq = be_u64(h);
+            let arrival_ms = be_u64(&h[8..]) as i64;
+            let pk_len = u16::from_be_bytes([h[16], h[17]]) as usize;
+            let data_len = be_u32(&h[18..]) as usize;
+            let pk = std::str::from_utf8(take(pk_len)?)
+                .map_err(|_| corrupt("partition key is not UTF-8"))?;
+            let data = take(data_len)?;
+            records.push(NewRecord {
+                subseq,
+                arrival_ms,
+                partition_key: pk,
+                data,
+            });
+        }
+        out.push((shard, records));
+    }
+    if !rest.is_empty() {
+        return Err(corrupt("trailing bytes"));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    type Owned = Vec<(ShardKey, Vec<(u64, i64, String, Vec<u8>)>)>;
+
+    fn owned(groups: Vec<(ShardKey, Vec<NewRecord<'_>>)>) -> Owned {
+        groups
+            .into_iter()
+            .map(|(k, rs)| {
+                let rs = rs
+                    .iter()
+                    .map(|r| {
+                        (
+                            r.subseq,
+                            r.arrival_ms,
+                            r.partition_key.to_owned(),
+                            r.data.to_vec(),
+                        )
+                    })
+                    .collect();
+                (k, rs)
+            })
+            .collect()
+    }
+
+    fn open(path: &Path, capacity: u64) -> (Journal, Owned) {
+        let mut seen = Vec::new();
+        let (j, _entries) = Journal::open(path, capacity, |g| {
+            seen.extend(owned(g));
+            Ok(())
+        })
+        .unwrap();
+        (j, seen)
+    }
+
+    fn key(stream: u64, shard: u32) -> ShardKey {
+        ShardKey { stream, shard }
+    }
+
+    fn rec(subseq: u64, pk: &str, data: &[u8]) -> StoredRecord {
+        StoredRecord {
+            subseq,
+            arrival_ms: 1_700_000_000_000 + subseq as i64,
+            partition_key: pk.to_owned(),
+            data: data.to_vec(),
+        }
+    }
+
+    #[test]
+    fn entries_replay_in_order_until_checkpoint() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journal");
+        let (mut j, seen) = open(&path, 1 << 20);
+        assert!(seen.is_empty());
+        assert!(j
+            .append(&[
+                (key(1, 0), vec![rec(1, "a", b"x"), rec(2, "b", b"")]),
+                (key(2, 3), vec![rec(7, "", &[0u8; 300])]),
+            ])
+            .unwrap());
+        assert!(j.append(&[(key(1, 0), vec![rec(3, "é", b"yz")])]).unwrap());
+        drop(j);
+        let (mut j, seen) = open(&path, 1 << 20);
+        let subseqs: Vec<(u64, u32, u64)> = seen
+            .iter()
+            .flat_map(|(k, rs)| rs.iter().map(move |r| (k.stream, k.shard, r.0)))
+            .collect();
+        assert_eq!(subseqs, vec![(1, 0, 1), (1, 0, 2), (2, 3, 7), (1, 0, 3)]);
+        assert_eq!(seen[1].1[0].3.len(), 300);
+        assert_eq!(seen[2].1[0].2, "é");
+        // Reopening without a checkpoint appends after what is there.
+        assert!(j.append(&[(key(1, 0), vec![rec(4, "c", b"w")])]).unwrap());
+        drop(j);
+        let (mut j, seen) = open(&path, 1 << 20);
+        assert_eq!(seen.len(), 4);
+        j.checkpoint().unwrap();
+        drop(j);
+        let (_, seen) = open(&path, 1 << 20);
+        assert!(seen.is_empty(), "a checkpoint empties the journal");
+    }
+
+    #[test]
+    fn entries_of_an_earlier_epoch_are_not_replayed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journal");
+        let (mut j, _) = open(&path, 1 << 20);
+        for i in 0..10 {
+            assert!(j.append(&[(key(1, 0), vec![rec(i, "k", b"old")])]).unwrap());
+        }
+        j.checkpoint().unwrap();
+        // One shorter entry in the new epoch; the old ones after it must stay dead.
+        assert!(j.append(&[(key(1, 0), vec![rec(10, "k", b"n")])]).unwrap());
+        drop(j);
+        let (_, seen) = open(&path, 1 << 20);
+        assert_eq!(seen.len(), 1);
+        assert_eq!(seen[0].1[0].0, 10);
+    }
+
+    #[test]
+    fn a_torn_or_damaged_tail_ends_the_journal() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journal");
+        let (mut j, _) = open(&path, 1 << 20);
+        assert!(j.append(&[(key(1, 0), vec![rec(1, "k", b"one")])]).unwrap());
+        let second = j.tail();
+        assert!(j.append(&[(key(1, 0), vec![rec(2, "k", b"two")])]).unwrap());
+        let end = j.tail();
+        drop(j);
+        let bytes = std::fs::read(&path).unwrap();
+        // Every single-byte flip inside the second entry, and every truncation of it,
+        // must leave exactly the first entry.
+        for at in second..end {
+            for damage in 0..2 {
+                let mut b = bytes.clone();
+                if damage == 0 {
+                    b[at as usize] ^= 0x41;
+                } else {
+                    b[at as usize..end as usize].fill(0);
+                }
+                std::fs::write(&path, &b).unwrap();
+                let (_, seen) = open(&path, 1 << 20);
+                assert_eq!(seen.len(), 1, "damage {damage} at byte {at}");
+                assert_eq!(seen[0].1[0].3, b"one");
+            }
+        }
+    }
+
+    #[test]
+    fn a_damaged_header_starts_an_empty_journal() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journal");
+        let (mut j, _) = open(&path, 1 << 20);
+        assert!(j.append(&[(key(1, 0), vec![rec(1, "k", b"one")])]).unwrap());
+        drop(j);
+        let mut b = std::fs::read(&path).unwrap();
+        b[5] ^= 1;
+        std::fs::write(&path, &b).unwrap();
+        let (mut j, seen) = open(&path, 1 << 20);
+        assert!(seen.is_empty());
+        // The fresh journal must not pick the stale entry up again either.
+        assert!(j.append(&[]).unwrap());
+        drop(j);
+        let (_, seen) = open(&path, 1 << 20);
+        assert!(seen.iter().all(|(_, rs)| rs.is_empty()));
+    }
+
+    #[test]
+    fn an_entry_that_does_not_fit_is_refused_until_a_checkpoint() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journal");
+        let capacity = FIRST_ENTRY + 1000;
+        let (mut j, _) = open(&path, capacity);
+        let data = [7u8; 400];
+        assert!(j.append(&[(key(1, 0), vec![rec(1, "k", &data)])]).unwrap());
+        assert!(j.append(&[(key(1, 0), vec![rec(2, "k", &data)])]).unwrap());
+        assert!(!j.append(&[(key(1, 0), vec![rec(3, "k", &data)])]).unwrap());
+        j.checkpoint().unwrap();
+        assert!(j.append(&[(key(1, 0), vec![rec(3, "k", &data)])]).unwrap());
+        drop(j);
+        let (_, seen) = open(&path, capacity);
+        assert_eq!(seen.len(), 1);
+        assert_eq!(seen[0].1[0].0, 3);
+    }
+
+    #[test]
+    fn entry_len_matches_the_encoding() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journal");
+        let (mut j, _) = open(&path, 1 << 20);
+        let groups = vec![
+            (key(1, 0), vec![rec(1, "ab", b"xyz"), rec(2, "", b"")]),
+            (key(9, 9), vec![]),
+        ];
+        let before = j.tail();
+        assert!(j.append(&groups).unwrap());
+        assert_eq!(j.tail() - before, entry_len(&groups) as u64);
+    }
+}
