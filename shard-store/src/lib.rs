@@ -396,8 +396,12 @@ impl Inner {
     /// them; readers find each record in memory or in the engine throughout.
     fn drain(&self, which: impl Fn(&ShardKey) -> bool) -> Result<()> {
         let _draining = self.draining_lock();
-        for (shard, records) in self.pending.snapshot(which) {
-            self.append_engine(shard, &as_new(&records))?;
+        for (shard, chunks) in self.pending.snapshot(which) {
+            let records: Vec<NewRecord<'_>> = chunks
+                .iter()
+                .flat_map(|c| c.iter().map(StoredRecord::as_new))
+                .collect();
+            self.append_engine(shard, &records)?;
             if let Some(last) = records.last() {
                 self.pending.remove_through(shard, last.subseq);
             }

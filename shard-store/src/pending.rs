@@ -12,9 +12,13 @@
 //!   knows it missed nothing.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::{ShardKey, StoredRecord};
+
+/// One group commit's records of one shard, shared between the queue and a drain so that a
+/// drain writes them without copying them.
+pub(crate) type Chunk = Arc<Vec<StoredRecord>>;
 
 #[derive(Default)]
 pub(crate) struct Pending {
@@ -23,13 +27,22 @@ pub(crate) struct Pending {
 
 #[derive(Default)]
 struct State {
-    shards: HashMap<ShardKey, VecDeque<StoredRecord>>,
+    /// Per shard, non-empty chunks in subseq order.
+    shards: HashMap<ShardKey, VecDeque<Chunk>>,
     bytes: usize,
     moved: u64,
 }
 
 fn billed(r: &StoredRecord) -> usize {
     r.partition_key.len() + r.data.len()
+}
+
+fn chunk_bytes(chunk: &[StoredRecord]) -> usize {
+    chunk.iter().map(billed).sum()
+}
+
+fn last_of(chunk: &Chunk) -> u64 {
+    chunk.last().map_or(0, |r| r.subseq)
 }
 
 /// The limits of [`crate::Store::read`]: whether one more record of `size` bytes may join
@@ -55,8 +68,14 @@ impl Pending {
     pub(crate) fn push(&self, groups: Vec<(ShardKey, Vec<StoredRecord>)>) -> usize {
         let mut s = self.lock();
         for (shard, records) in groups {
-            s.bytes += records.iter().map(billed).sum::<usize>();
-            s.shards.entry(shard).or_default().extend(records);
+            if records.is_empty() {
+                continue;
+            }
+            s.bytes += chunk_bytes(&records);
+            s.shards
+                .entry(shard)
+                .or_default()
+                .push_back(Arc::new(records));
         }
         s.bytes
     }
@@ -70,14 +89,11 @@ impl Pending {
             .shards
             .get(&shard)
             .and_then(|q| q.back())
-            .map(|r| r.subseq)
+            .map(last_of)
     }
 
     pub(crate) fn holds(&self, shard: ShardKey) -> bool {
-        self.lock()
-            .shards
-            .get(&shard)
-            .is_some_and(|q| !q.is_empty())
+        self.lock().shards.contains_key(&shard)
     }
 
     /// Continues a read that found `out` in the engine: appends the shard's records
@@ -107,39 +123,43 @@ impl Pending {
             None => from,
         };
         let mut total: usize = out.iter().map(billed).sum();
-        let start = queue.partition_point(|r| r.subseq < cursor);
-        for r in queue.range(start..) {
-            let size = billed(r);
-            if !fits(out.len(), total, size, max_records, max_bytes) {
-                break;
+        let first_chunk = queue.partition_point(|c| last_of(c) < cursor);
+        for chunk in queue.range(first_chunk..) {
+            let start = chunk.partition_point(|r| r.subseq < cursor);
+            for r in &chunk[start..] {
+                let size = billed(r);
+                if !fits(out.len(), total, size, max_records, max_bytes) {
+                    return true;
+                }
+                total = total.saturating_add(size);
+                out.push(r.clone());
             }
-            total = total.saturating_add(size);
-            out.push(r.clone());
         }
         true
     }
 
-    /// Copies of the records of the shards `which` selects, for a drain.
+    /// The chunks of the shards `which` selects, for a drain.
     pub(crate) fn snapshot(
         &self,
         which: impl Fn(&ShardKey) -> bool,
-    ) -> Vec<(ShardKey, Vec<StoredRecord>)> {
+    ) -> Vec<(ShardKey, Vec<Chunk>)> {
         let s = self.lock();
         s.shards
             .iter()
-            .filter(|(k, q)| which(k) && !q.is_empty())
+            .filter(|(k, _)| which(k))
             .map(|(k, q)| (*k, q.iter().cloned().collect()))
             .collect()
     }
 
-    /// Forgets the shard's records up to `last` (the engine now holds them).
+    /// Forgets the shard's records up to `last` (the engine now holds them). Drains take
+    /// whole chunks, so whole chunks go.
     pub(crate) fn remove_through(&self, shard: ShardKey, last: u64) {
         let mut s = self.lock();
         let s = &mut *s;
         if let Some(queue) = s.shards.get_mut(&shard) {
-            while queue.front().is_some_and(|r| r.subseq <= last) {
-                let r = queue.pop_front().expect("front exists");
-                s.bytes -= billed(&r);
+            while queue.front().is_some_and(|c| last_of(c) <= last) {
+                let chunk = queue.pop_front().expect("front exists");
+                s.bytes -= chunk_bytes(&chunk);
             }
             if queue.is_empty() {
                 s.shards.remove(&shard);
