@@ -1609,3 +1609,47 @@ async fn concurrent_writers_and_a_following_reader() {
     }
     server.shutdown().await;
 }
+
+/// A put that passed its stream lookup just before DeleteStream (default delay 0) still writes
+/// after the purge ran; its records must not be left on disk under the dead stream's id.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_put_racing_delete_stream_leaves_nothing_behind() {
+    let (server, _clock, client) = setup(config()).await;
+    create(&client, "doomed", 2).await;
+    put(&client, "doomed", "k", None, "before").await;
+    let registry = server.registry().clone();
+    // The racing put's view of the stream, taken before the deletion.
+    let stream = registry.lookup("doomed").unwrap();
+    let keys: Vec<_> = (0..2).map(|i| stream.shard(i).unwrap().key).collect();
+    client
+        .delete_stream()
+        .stream_name("doomed")
+        .send()
+        .await
+        .unwrap();
+    let purge = registry.clone();
+    tokio::task::spawn_blocking(move || purge.enforce_retention_fully().unwrap())
+        .await
+        .unwrap();
+    let entries: Vec<kinesd::streams::PutEntry<'_>> = ["a", "b", "c", "d"]
+        .iter()
+        .map(|pk| kinesd::streams::PutEntry {
+            hash: md5_hash(pk),
+            partition_key: pk,
+            data: b"late",
+        })
+        .collect();
+    registry.put(&stream, &entries, None).await.unwrap();
+    let purge = registry.clone();
+    tokio::task::spawn_blocking(move || purge.enforce_retention_fully().unwrap())
+        .await
+        .unwrap();
+    for key in keys {
+        assert_eq!(registry.store.last_subseq(key).unwrap(), None, "{key:?}");
+        assert!(registry
+            .store
+            .read(key, 0, usize::MAX, usize::MAX)
+            .unwrap()
+            .is_empty());
+    }
+}

@@ -65,6 +65,7 @@ mod block;
 mod journal;
 mod pending;
 
+use std::collections::HashSet;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -375,6 +376,10 @@ struct Inner {
     /// Serializes drains of `pending`: two drains of one shard could cut its records into
     /// blocks differently and overwrite each other's blocks.
     draining: Mutex<()>,
+    /// Streams whose records are being or have been deleted in this process. A put that
+    /// raced the deletion may still hand records over afterwards; they are dropped rather
+    /// than left behind under an id nothing will ever purge again (ids are never reused).
+    deleted: Mutex<HashSet<u64>>,
 }
 
 /// How many journaled record bytes may wait in memory before they go to the engine.
@@ -387,6 +392,22 @@ fn as_new(records: &[StoredRecord]) -> Vec<NewRecord<'_>> {
 }
 
 impl Inner {
+    fn is_deleted(&self, stream: u64) -> bool {
+        let deleted = self.deleted.lock().unwrap_or_else(|p| p.into_inner());
+        !deleted.is_empty() && deleted.contains(&stream)
+    }
+
+    fn without_deleted(
+        &self,
+        mut groups: Vec<(ShardKey, Vec<StoredRecord>)>,
+    ) -> Vec<(ShardKey, Vec<StoredRecord>)> {
+        let deleted = self.deleted.lock().unwrap_or_else(|p| p.into_inner());
+        if !deleted.is_empty() {
+            groups.retain(|(k, _)| !deleted.contains(&k.stream));
+        }
+        groups
+    }
+
     fn draining_lock(&self) -> std::sync::MutexGuard<'_, ()> {
         // Guards no data of its own: ignore poison.
         self.draining.lock().unwrap_or_else(|p| p.into_inner())
@@ -500,6 +521,7 @@ impl Store {
                 replayed: AtomicU64::new(0),
                 pending: Pending::default(),
                 draining: Mutex::new(()),
+                deleted: Mutex::new(HashSet::new()),
             }),
         };
         let migrated = store.migrate_legacy_records()?;
@@ -717,6 +739,9 @@ impl Store {
     /// no-op. Fails with `Corrupt` (writing nothing) if a partition key exceeds 65535
     /// bytes, which the stored format cannot represent.
     pub fn append(&self, shard: ShardKey, records: &[NewRecord<'_>]) -> Result<()> {
+        if self.inner.is_deleted(shard.stream) {
+            return Ok(());
+        }
         if self.inner.pending.holds(shard) {
             self.inner.drain(|k| *k == shard)?;
         }
@@ -735,6 +760,7 @@ impl Store {
     /// journal and temporary stores take the engine and a full [`Store::flush`] instead.
     /// Meant for one committing thread; concurrent callers are serialized.
     pub fn append_durably(&self, groups: Vec<(ShardKey, Vec<StoredRecord>)>) -> Result<()> {
+        let groups = self.inner.without_deleted(groups);
         let Some(mut journal) = self.journal_lock() else {
             self.append_groups(&groups)?;
             return self.flush();
@@ -1077,8 +1103,15 @@ impl Store {
     /// the stream is None. With `max == 0` no record is deleted (the marks still go if
     /// no record is left).
     ///
-    /// The caller must stop appending to the stream first, or `done` is meaningless.
+    /// From the first call on, this store handle drops whatever is still appended to the
+    /// stream (a put that raced the deletion), so `done` stays true; stream ids are never
+    /// reused, so nothing legitimate is lost.
     pub fn delete_stream_records(&self, stream: u64, max: usize) -> Result<TrimReport> {
+        self.inner
+            .deleted
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(stream);
         // Records still in memory go to the engine first, to be deleted within the bound.
         self.inner.drain(|k| k.stream == stream)?;
         let _guard = self.maintenance_lock();

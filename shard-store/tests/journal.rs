@@ -253,3 +253,32 @@ fn settled_records_need_no_replay() {
     let subseqs: Vec<u64> = all(&store, key(1, 0)).iter().map(|r| r.subseq).collect();
     assert_eq!(subseqs, vec![1, 2]);
 }
+
+#[test]
+fn appends_after_a_stream_deletion_began_are_dropped() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    for stream in [1, 2] {
+        store.put_stream_meta(stream, b"m").unwrap();
+        store
+            .append_durably(vec![(key(stream, 0), vec![rec(1, 10)])])
+            .unwrap();
+    }
+    assert!(store.delete_stream_records(1, 1000).unwrap().done);
+    store
+        .append_durably(vec![
+            (key(1, 0), vec![rec(2, 10)]),
+            (key(2, 0), vec![rec(2, 10)]),
+        ])
+        .unwrap();
+    store.append(key(1, 1), &[rec(1, 5).as_new()]).unwrap();
+    assert!(all(&store, key(1, 0)).is_empty());
+    assert!(all(&store, key(1, 1)).is_empty());
+    assert_eq!(store.last_subseq(key(1, 0)).unwrap(), None);
+    assert_eq!(
+        all(&store, key(2, 0)).len(),
+        2,
+        "other streams are untouched"
+    );
+    assert!(store.delete_stream_records(1, 1000).unwrap().done);
+}
