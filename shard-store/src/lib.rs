@@ -1128,8 +1128,11 @@ impl Store {
                 done = false;
                 break;
             }
-            let (shard, first) = parse_subseq_key(&key)?;
-            removed += self.header(shard, first, &value)?.count as usize;
+            // The whole stream goes: a value that cannot be decoded goes with it (counted as
+            // one record) instead of failing every purge attempt from now on.
+            removed += parse_subseq_key(&key)
+                .and_then(|(shard, first)| self.header(shard, first, &value))
+                .map_or(1, |h| h.count as usize);
             batch.remove(key);
         }
         let mut changed = removed > 0;
@@ -1778,6 +1781,32 @@ mod tests {
             "corrupt stored value: ShardKey { stream: 7, shard: 2 } block 1: \
              block: unknown format version 9"
         );
+    }
+
+    #[test]
+    fn a_corrupt_block_does_not_stop_a_stream_deletion() {
+        let store = Store::open_temporary().unwrap();
+        for first in [1u64, 10, 20] {
+            store
+                .append(S, &[rec(first, 1), rec(first + 1, 2)])
+                .unwrap();
+        }
+        store
+            .inner
+            .records
+            .insert(&block_key(S, 10)[..], vec![1, 0, 0])
+            .unwrap();
+        let mut bad_key = block_key(S, 30).to_vec();
+        bad_key.push(9);
+        store.inner.records.insert(bad_key, vec![1]).unwrap();
+        assert_corrupt(store.read(S, 0, 10, 1000));
+        let mut rounds = 0;
+        while !store.delete_stream_records(S.stream, 1).unwrap().done {
+            rounds += 1;
+            assert!(rounds < 10);
+        }
+        assert_eq!(store.inner.records.len(), 0);
+        assert_eq!(store.last_subseq(S).unwrap(), None);
     }
 
     #[test]

@@ -771,7 +771,7 @@ impl Registry {
 
     /// One pass of retention: trims expired records in bounded batches per shard and removes
     /// the records of deleted streams. Safe to call repeatedly; resumes where it left off.
-    pub fn enforce_retention(&self) -> Result<RetentionReport, StoreError> {
+    fn enforce_retention(&self, failures: &mut Vec<StoreError>) -> RetentionReport {
         let now = self.now();
         let mut report = RetentionReport::default();
         // Streams whose DELETING period is over leave the registry now.
@@ -800,41 +800,65 @@ impl Registry {
             });
             for key in keys {
                 report.shards_visited += 1;
-                let t = self
+                match self
                     .store
-                    .trim_before_time(key, cutoff, self.config.trim_batch)?;
-                report.records_trimmed += t.removed;
-                report.more |= !t.done;
+                    .trim_before_time(key, cutoff, self.config.trim_batch)
+                {
+                    Ok(t) => {
+                        report.records_trimmed += t.removed;
+                        report.more |= !t.done;
+                    }
+                    Err(e) => failures.push(e),
+                }
             }
         }
         let purging: Vec<u64> = self.purging.lock().unwrap().clone();
         for id in purging {
-            let t = self
+            let purged = self
                 .store
-                .delete_stream_records(id, self.config.trim_batch)?;
-            report.records_trimmed += t.removed;
-            if t.done {
-                self.store.remove_stream_meta(id)?;
-                self.purging.lock().unwrap().retain(|p| *p != id);
-                report.streams_purged += 1;
-            } else {
-                report.more = true;
+                .delete_stream_records(id, self.config.trim_batch)
+                .and_then(|t| {
+                    report.records_trimmed += t.removed;
+                    if t.done {
+                        self.store.remove_stream_meta(id)?;
+                    }
+                    Ok(t.done)
+                });
+            match purged {
+                Ok(true) => {
+                    self.purging.lock().unwrap().retain(|p| *p != id);
+                    report.streams_purged += 1;
+                }
+                Ok(false) => report.more = true,
+                Err(e) => failures.push(e),
             }
         }
-        Ok(report)
+        report
     }
 
     /// Runs retention passes until nothing is left to do (tests, and each worker tick).
+    ///
+    /// A shard or stream the store fails on (say, a corrupt block) does not hold up the
+    /// others: every failure is logged, the rest of the work is done, and then the first
+    /// failure is returned.
     pub fn enforce_retention_fully(&self) -> Result<RetentionReport, StoreError> {
         let mut total = RetentionReport::default();
+        let mut failures = Vec::new();
         loop {
-            let r = self.enforce_retention()?;
+            let r = self.enforce_retention(&mut failures);
             total.shards_visited += r.shards_visited;
             total.records_trimmed += r.records_trimmed;
             total.streams_purged += r.streams_purged;
             if !r.more {
-                return Ok(total);
+                break;
             }
+        }
+        for e in failures.iter().skip(1) {
+            tracing::error!(error = %e, "retention failed on a shard or stream");
+        }
+        match failures.into_iter().next() {
+            Some(first) => Err(first),
+            None => Ok(total),
         }
     }
 }
