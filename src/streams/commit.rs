@@ -38,6 +38,9 @@ struct Queue {
     wanted: bool,
     /// Someone waits for a flush of the whole store, not only of the queued records.
     wanted_store: bool,
+    /// The flusher sleeps on the condvar. Waking it is a syscall; a flusher that is busy
+    /// writing will find the new work when it looks at the queue again.
+    flusher_asleep: bool,
     stop: bool,
 }
 
@@ -113,14 +116,16 @@ impl GroupCommit {
     }
 
     async fn wait(&self, whole_store: bool) -> Result<(), String> {
-        let ticket = {
+        let (ticket, asleep) = {
             let mut q = self.shared.queue.lock().unwrap();
             q.tickets += 1;
             q.wanted = true;
             q.wanted_store |= whole_store;
-            q.tickets
+            (q.tickets, q.flusher_asleep)
         };
-        self.shared.wake.notify_one();
+        if asleep {
+            self.shared.wake.notify_one();
+        }
         let mut rx = self.flushed.clone();
         loop {
             match &*rx.borrow_and_update() {
@@ -154,8 +159,10 @@ fn flusher(store: &Store, shared: &Shared, tx: &watch::Sender<Result<u64, String
         let (batches, target, whole_store, stopping) = {
             let mut q = shared.queue.lock().unwrap();
             while !q.wanted && !q.stop {
+                q.flusher_asleep = true;
                 let (guard, idle) = shared.wake.wait_timeout(q, IDLE_TRIM_AFTER).unwrap();
                 q = guard;
+                q.flusher_asleep = false;
                 if idle.timed_out() && std::mem::take(&mut written_since_trim) {
                     // Idle: the journaled records go to the store's own files, so a restart
                     // has nothing to replay, and the memory they used goes back to the OS.
