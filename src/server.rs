@@ -47,6 +47,12 @@ impl Server {
             None => Store::open_temporary(),
         }
         .map_err(std::io::Error::other)?;
+        if store.replayed_from_journal() > 0 {
+            tracing::info!(
+                records = store.replayed_from_journal(),
+                "restored acknowledged records from the journal after an unclean stop"
+            );
+        }
         let registry = Registry::open(store, config, clock).map_err(std::io::Error::other)?;
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
