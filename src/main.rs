@@ -5,6 +5,12 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+// Measured against glibc's malloc (PutRecords 100 × 1 KB, alternating runs): 95–108k vs 63k
+// records/s. glibc served each request's large buffers with fresh mmaps (page faults and
+// zeroing per request) and paid cross-thread frees of every record the flusher releases.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Clone, Copy, ValueEnum)]
 enum DurabilityArg {
     /// Acknowledge writes only once flushed to disk (group commit).

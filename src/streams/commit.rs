@@ -143,9 +143,16 @@ impl GroupCommit {
 /// How long the flusher must be idle before it hands freed memory back to the OS.
 const IDLE_TRIM_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
 
-/// After a burst of writes, glibc keeps the freed request and block buffers in its per-thread
-/// arenas, so RSS stays at the burst's peak although the data lives on disk.
+/// After a burst of writes, the allocator keeps the freed request and block buffers, so RSS
+/// stays at the burst's peak although the data lives on disk. The server binary allocates with
+/// mimalloc; glibc's malloc serves everything else (tests, C code).
 fn release_freed_memory() {
+    // SAFETY: mi_collect only frees and purges pages mimalloc no longer uses (on this thread's
+    // heap and abandoned ones); when mimalloc is not the global allocator it has nothing to
+    // collect.
+    unsafe {
+        libmimalloc_sys::mi_collect(true);
+    }
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: malloc_trim only returns free pages to the kernel; it has no preconditions.
     unsafe {
