@@ -99,12 +99,12 @@ pub(crate) fn entry_len(groups: &[(ShardKey, Vec<StoredRecord>)]) -> usize {
 impl Journal {
     /// Opens (creating if missing) the journal at `path` and hands every entry of the
     /// current epoch, in order, to `replay`. Returns the journal positioned after the
-    /// last valid entry, and the number of entries replayed.
+    /// last valid entry.
     pub(crate) fn open(
         path: &Path,
         capacity: u64,
         mut replay: impl FnMut(Vec<(ShardKey, Vec<NewRecord<'_>>)>) -> Result<()>,
-    ) -> Result<(Journal, usize)> {
+    ) -> Result<Journal> {
         let file = OpenOptions::new()
             .read(true)
             .write(true)
@@ -138,7 +138,7 @@ impl Journal {
                     .and_then(|d| d.sync_all())
                     .map_err(|e| io_err("sync directory", e))?;
             }
-            return Ok((journal, 0));
+            return Ok(journal);
         };
         journal.epoch = epoch;
         if len < capacity {
@@ -147,12 +147,10 @@ impl Journal {
                 .set_len(capacity)
                 .map_err(|e| io_err("size", e))?;
         }
-        let mut replayed = 0;
         let mut pos = FIRST_ENTRY;
         let mut payload = Vec::new();
         while let Some(next) = journal.read_entry(pos, &mut payload)? {
             replay(decode_payload(&payload)?)?;
-            replayed += 1;
             pos = next;
         }
         journal.tail = pos;
@@ -160,7 +158,7 @@ impl Journal {
             .file
             .seek(SeekFrom::Start(pos))
             .map_err(|e| io_err("seek", e))?;
-        Ok((journal, replayed))
+        Ok(journal)
     }
 
     fn read_header(&mut self) -> Result<Option<u64>> {
@@ -380,7 +378,7 @@ mod tests {
 
     fn open(path: &Path, capacity: u64) -> (Journal, Owned) {
         let mut seen = Vec::new();
-        let (j, _entries) = Journal::open(path, capacity, |g| {
+        let j = Journal::open(path, capacity, |g| {
             seen.extend(owned(g));
             Ok(())
         })

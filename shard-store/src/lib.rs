@@ -365,8 +365,9 @@ struct Inner {
     /// lower the mark or resurrect records. Appends and reads never take it.
     maintenance: Mutex<()>,
     /// The record journal of a store opened on a directory (see [`Store::append_durably`]).
-    /// Its lock is held across "append to sled, then journal" and across "flush sled, then
-    /// checkpoint", so a checkpoint never drops an entry whose records sled has not flushed.
+    /// Its lock is held across "journal, then keep in memory" and across "drain memory into
+    /// sled, flush sled, then checkpoint", so a checkpoint never drops an entry whose records
+    /// sled has not flushed.
     /// Set once, by `Store::open`, after the replay.
     journal: OnceLock<Mutex<Journal>>,
     /// Records the journal gave back on open (written but not in sled before a crash).
@@ -394,7 +395,7 @@ fn as_new(records: &[StoredRecord]) -> Vec<NewRecord<'_>> {
 impl Inner {
     fn is_deleted(&self, stream: u64) -> bool {
         let deleted = self.deleted.lock().unwrap_or_else(|p| p.into_inner());
-        !deleted.is_empty() && deleted.contains(&stream)
+        deleted.contains(&stream)
     }
 
     fn without_deleted(
@@ -402,9 +403,7 @@ impl Inner {
         mut groups: Vec<(ShardKey, Vec<StoredRecord>)>,
     ) -> Vec<(ShardKey, Vec<StoredRecord>)> {
         let deleted = self.deleted.lock().unwrap_or_else(|p| p.into_inner());
-        if !deleted.is_empty() {
-            groups.retain(|(k, _)| !deleted.contains(&k.stream));
-        }
+        groups.retain(|(k, _)| !deleted.contains(&k.stream));
         groups
     }
 
@@ -548,27 +547,26 @@ impl Store {
     /// one means the stream was deleted).
     fn replay_journal(&self, dir: &Path) -> Result<(Journal, u64)> {
         let mut replayed = 0u64;
-        let (journal, _entries) =
-            Journal::open(&dir.join(JOURNAL_FILE), journal::JOURNAL_BYTES, |groups| {
-                for (shard, records) in groups {
-                    let exists = self
-                        .inner
-                        .catalog
-                        .contains_key(stream_prefix(TAG_STREAM_META, shard.stream))
-                        .map_err(engine_err)?;
-                    if !exists {
-                        continue;
-                    }
-                    let last = self.last_subseq(shard)?;
-                    let missing: Vec<NewRecord<'_>> = records
-                        .into_iter()
-                        .filter(|r| last.is_none_or(|last| r.subseq > last))
-                        .collect();
-                    self.append(shard, &missing)?;
-                    replayed += missing.len() as u64;
+        let journal = Journal::open(&dir.join(JOURNAL_FILE), journal::JOURNAL_BYTES, |groups| {
+            for (shard, records) in groups {
+                let exists = self
+                    .inner
+                    .catalog
+                    .contains_key(stream_prefix(TAG_STREAM_META, shard.stream))
+                    .map_err(engine_err)?;
+                if !exists {
+                    continue;
                 }
-                Ok(())
-            })?;
+                let last = self.last_subseq(shard)?;
+                let missing: Vec<NewRecord<'_>> = records
+                    .into_iter()
+                    .filter(|r| last.is_none_or(|last| r.subseq > last))
+                    .collect();
+                self.append(shard, &missing)?;
+                replayed += missing.len() as u64;
+            }
+            Ok(())
+        })?;
         Ok((journal, replayed))
     }
 

@@ -210,10 +210,9 @@ fn flusher(store: &Store, shared: &Shared, tx: &watch::Sender<Result<u64, String
 /// a flush of the whole store. Returns each shard's new durable position, to publish.
 fn write_durably(
     store: &Store,
-    batches: Vec<Batch>,
+    mut batches: Vec<Batch>,
     whole_store: bool,
 ) -> shard_store::Result<Vec<(Arc<Shard>, u64)>> {
-    let mut batches = batches;
     // Stable: each shard's batches keep their queue (= position) order.
     batches.sort_by_key(|b| b.shard.key);
     let mut groups: Vec<(ShardKey, Vec<StoredRecord>)> = Vec::new();
