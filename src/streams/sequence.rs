@@ -84,8 +84,11 @@ impl FromStr for SequenceNumber {
     }
 }
 
+/// `shardId-` and twelve digits; hand-rolled like `to_digits`, it is in every put's answer.
 pub fn shard_id(index: u32) -> String {
-    format!("shardId-{index:012}")
+    let mut out = *b"shardId-000000000000";
+    put_digits(&mut out[8..], u64::from(index));
+    String::from_utf8(out.to_vec()).expect("ASCII digits")
 }
 
 /// `shardId-000000000007` → 7. Like AWS, accepts a bare number too.
@@ -148,6 +151,7 @@ mod tests {
     #[test]
     fn shard_ids() {
         assert_eq!(shard_id(7), "shardId-000000000007");
+        assert_eq!(shard_id(u32::MAX), "shardId-004294967295");
         assert_eq!(parse_shard_id("shardId-000000000007"), Some(7));
         assert_eq!(parse_shard_id("7"), Some(7));
         assert_eq!(parse_shard_id("shardId-x"), None);
