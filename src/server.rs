@@ -8,7 +8,6 @@ use crate::error::ApiError;
 use crate::protocol::{self, Encoding};
 use crate::streams::Registry;
 use bytes::Bytes;
-use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::header::{HeaderName, HeaderValue, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, DATE};
@@ -216,11 +215,12 @@ fn request_id() -> HeaderValue {
 }
 
 /// Every answer's body: a whole buffer, or SubscribeToShard's event stream.
-type Body = BoxBody<Bytes, Infallible>;
+// An enum rather than a boxed body: one allocation fewer on every answer.
+type Body = http_body_util::Either<Full<Bytes>, EventBody>;
 
 fn respond(status: u16, content_type: &'static str, body: Vec<u8>) -> Response<Body> {
     let empty = body.is_empty();
-    let mut resp = Response::new(Full::new(Bytes::from(body)).boxed());
+    let mut resp = Response::new(Body::Left(Full::new(Bytes::from(body))));
     if empty {
         resp.headers_mut()
             .insert(CONTENT_LENGTH, HeaderValue::from_static("0"));
@@ -290,7 +290,7 @@ async fn handle(registry: Arc<Registry>, req: Request<Incoming>) -> Response<Bod
     match result {
         Ok(Answer::Whole(bytes)) => respond(200, encoding.content_type(), bytes),
         Ok(Answer::Events(events)) => {
-            let mut resp = Response::new(BodyExt::boxed(EventBody(events)));
+            let mut resp = Response::new(Body::Right(EventBody(events)));
             let headers = resp.headers_mut();
             headers.insert(
                 CONTENT_TYPE,

@@ -1631,15 +1631,15 @@ async fn a_put_racing_delete_stream_leaves_nothing_behind() {
     tokio::task::spawn_blocking(move || purge.enforce_retention_fully().unwrap())
         .await
         .unwrap();
-    let entries: Vec<kinesd::streams::PutEntry<'_>> = ["a", "b", "c", "d"]
+    let entries: Vec<kinesd::streams::PutEntry> = ["a", "b", "c", "d"]
         .iter()
         .map(|pk| kinesd::streams::PutEntry {
             hash: md5_hash(pk),
-            partition_key: pk,
-            data: b"late",
+            partition_key: pk.to_string(),
+            data: b"late".to_vec(),
         })
         .collect();
-    registry.put(&stream, &entries, None).await.unwrap();
+    registry.put(&stream, entries, None).await.unwrap();
     let purge = registry.clone();
     tokio::task::spawn_blocking(move || purge.enforce_retention_fully().unwrap())
         .await

@@ -70,10 +70,10 @@ pub async fn put_record(ctx: &Ctx, input: PutRecordInput) -> Result<PutRecordOut
     let seq = Registry::put(
         ctx,
         &stream,
-        &[PutEntry {
+        vec![PutEntry {
             hash,
-            partition_key: &partition_key,
-            data: &data,
+            partition_key,
+            data,
         }],
         floor,
     )

@@ -18,18 +18,18 @@ pub async fn put_records(ctx: &Ctx, input: PutRecordsInput) -> Result<PutRecords
     let (limit, encryption) = stream.with_meta(|m| (record_size_limit(m), encryption_type(m)));
     let mut total = 0usize;
     let mut entries = Vec::with_capacity(records.len());
-    for (i, r) in records.iter().enumerate() {
-        let data = r.data.as_ref().map(|d| d.0.as_slice()).unwrap_or_default();
-        let partition_key = r.partition_key.as_deref().unwrap_or_default();
+    for (i, r) in records.into_iter().enumerate() {
+        let data = r.data.map(|d| d.0).unwrap_or_default();
+        let partition_key = r.partition_key.unwrap_or_default();
         check_record_size(
             format_args!("records.{}.member.data", i + 1),
-            data,
-            partition_key,
+            &data,
+            &partition_key,
             limit,
         )?;
         total += data.len() + partition_key.len();
         entries.push(PutEntry {
-            hash: record_hash(r.explicit_hash_key.as_deref(), partition_key)?,
+            hash: record_hash(r.explicit_hash_key.as_deref(), &partition_key)?,
             partition_key,
             data,
         });
@@ -39,7 +39,7 @@ pub async fn put_records(ctx: &Ctx, input: PutRecordsInput) -> Result<PutRecords
             "Records size exceeds 10 MB limit".into(),
         ));
     }
-    let sequence_numbers = ctx.put(&stream, &entries, None).await?;
+    let sequence_numbers = ctx.put(&stream, entries, None).await?;
     Ok(PutRecordsOutput {
         failed_record_count: 0,
         records: sequence_numbers

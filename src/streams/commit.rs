@@ -18,7 +18,7 @@
 //! log reservation), not per byte, so this is what keeps it off the profile.
 
 use super::Shard;
-use shard_store::{NewRecord, ShardKey, Store, StoredRecord};
+use shard_store::{ShardKey, Store, StoredRecord};
 use std::sync::{Arc, Condvar, Mutex};
 use tokio::sync::watch;
 
@@ -88,16 +88,7 @@ impl GroupCommit {
 
     /// Queues records for `shard`. The caller holds the shard's writer lock, which keeps each
     /// shard's records in position order across concurrent writers.
-    pub fn enqueue(&self, shard: &Arc<Shard>, records: &[NewRecord<'_>]) {
-        let records = records
-            .iter()
-            .map(|r| StoredRecord {
-                subseq: r.subseq,
-                arrival_ms: r.arrival_ms,
-                partition_key: r.partition_key.to_owned(),
-                data: r.data.to_vec(),
-            })
-            .collect();
+    pub fn enqueue(&self, shard: &Arc<Shard>, records: Vec<StoredRecord>) {
         let mut q = self.shared.queue.lock().unwrap();
         q.batches.push(Batch {
             shard: shard.clone(),

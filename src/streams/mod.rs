@@ -261,10 +261,11 @@ impl Stream {
 }
 
 /// One record to write: where it hashes, and what it carries.
-pub struct PutEntry<'a> {
+/// A record to put, owned so that the group commit takes its bytes without copying them.
+pub struct PutEntry {
     pub hash: u128,
-    pub partition_key: &'a str,
-    pub data: &'a [u8],
+    pub partition_key: String,
+    pub data: Vec<u8>,
 }
 
 /// What a GetRecords call found.
@@ -617,7 +618,7 @@ impl Registry {
     pub async fn put(
         &self,
         stream: &Stream,
-        entries: &[PutEntry<'_>],
+        mut entries: Vec<PutEntry>,
         ordering_floor: Option<SequenceNumber>,
     ) -> Result<Vec<SequenceNumber>, ApiError> {
         let mut results = vec![
@@ -661,19 +662,29 @@ impl Registry {
                 }
                 let arrival = self.now().max(w.last_arrival_ms);
                 let first = w.next_position;
-                let batch: Vec<NewRecord<'_>> = members
-                    .iter()
-                    .enumerate()
-                    .map(|(k, &i)| NewRecord {
-                        subseq: first + k as u64,
-                        arrival_ms: arrival,
-                        partition_key: entries[i].partition_key,
-                        data: entries[i].data,
-                    })
-                    .collect();
                 if durable {
-                    self.commit.enqueue(shard, &batch);
+                    let records = members
+                        .iter()
+                        .enumerate()
+                        .map(|(k, &i)| StoredRecord {
+                            subseq: first + k as u64,
+                            arrival_ms: arrival,
+                            partition_key: std::mem::take(&mut entries[i].partition_key),
+                            data: std::mem::take(&mut entries[i].data),
+                        })
+                        .collect();
+                    self.commit.enqueue(shard, records);
                 } else {
+                    let batch: Vec<NewRecord<'_>> = members
+                        .iter()
+                        .enumerate()
+                        .map(|(k, &i)| NewRecord {
+                            subseq: first + k as u64,
+                            arrival_ms: arrival,
+                            partition_key: &entries[i].partition_key,
+                            data: &entries[i].data,
+                        })
+                        .collect();
                     self.store.append(shard.key, &batch).map_err(store_err)?;
                     shard.publish(first + members.len() as u64 - 1);
                 }
