@@ -62,6 +62,7 @@
 //! journaled records a crash took from it.
 
 mod block;
+mod engine_files;
 mod journal;
 mod pending;
 
@@ -72,6 +73,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use block::{Block, BlockBuilder, BlockRecord, Header};
+use engine_files::EngineFiles;
 use journal::Journal;
 use pending::Pending;
 
@@ -357,6 +359,8 @@ fn decode_u64_value(value: &[u8], what: &str) -> Result<u64> {
 
 struct Inner {
     db: sled::Db,
+    /// sled's files, synced after its flushes; `None` for a temporary store.
+    engine_files: Option<EngineFiles>,
     records: sled::Tree,
     catalog: sled::Tree,
     /// Serializes trims and stream deletions. Each of them reads, then writes a batch
@@ -393,6 +397,16 @@ fn as_new(records: &[StoredRecord]) -> Vec<NewRecord<'_>> {
 }
 
 impl Inner {
+    /// sled's flush, then what it leaves unsynced (see `engine_files`).
+    fn flush(&self) -> Result<()> {
+        // All trees share one log, so flushing the Db covers records and catalogue.
+        self.db.flush().map_err(engine_err)?;
+        if let Some(files) = &self.engine_files {
+            files.sync()?;
+        }
+        Ok(())
+    }
+
     fn is_deleted(&self, stream: u64) -> bool {
         let deleted = self.deleted.lock().unwrap_or_else(|p| p.into_inner());
         deleted.contains(&stream)
@@ -454,7 +468,7 @@ impl Drop for Inner {
         // A clean close leaves an empty journal, so the next open has nothing to replay.
         if let Some(journal) = self.journal.get() {
             let mut journal = journal.lock().unwrap_or_else(|p| p.into_inner());
-            if self.drain(|_| true).is_ok() && self.db.flush().is_ok() {
+            if self.drain(|_| true).is_ok() && self.flush().is_ok() {
                 let _ = journal.checkpoint();
             }
         }
@@ -508,11 +522,13 @@ impl Store {
 
     fn from_config(config: sled::Config, dir: Option<&Path>) -> Result<Store> {
         let db = open_waiting_for_lock(&config)?;
+        let engine_files = dir.map(EngineFiles::open).transpose()?;
         let records = db.open_tree("records").map_err(engine_err)?;
         let catalog = db.open_tree("catalog").map_err(engine_err)?;
         let store = Store {
             inner: Arc::new(Inner {
                 db,
+                engine_files,
                 records,
                 catalog,
                 maintenance: Mutex::new(()),
@@ -632,13 +648,12 @@ impl Store {
         }
     }
 
-    /// Makes everything written so far (through any clone) durable: it survives a crash or
-    /// `kill -9` of the process. On Linux sled 0.34 makes its log stable with
-    /// `sync_file_range`, not `fsync`, so the drive's write cache is not flushed. Blocking;
-    /// may take milliseconds, so batch acknowledgements behind one call.
+    /// Makes everything written so far (through any clone) durable: it survives a crash,
+    /// a `kill -9` of the process or a power cut (sled's flush, completed by an `fsync` of
+    /// its files; see `engine_files` for the one window left). Blocking; may take
+    /// milliseconds, so batch acknowledgements behind one call.
     pub fn flush(&self) -> Result<()> {
-        // All trees share one log, so flushing the Db covers records and catalogue.
-        self.inner.db.flush().map(drop).map_err(engine_err)
+        self.inner.flush()
     }
 
     fn maintenance_lock(&self) -> std::sync::MutexGuard<'_, ()> {
@@ -1274,6 +1289,57 @@ mod tests {
         store.flush().unwrap();
         drop(store);
         Store::open(dir).unwrap()
+    }
+
+    #[test]
+    fn flush_syncs_the_blob_files_sled_leaves_unsynced() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let shard = ShardKey {
+            stream: 1,
+            shard: 0,
+        };
+        let big = vec![7u8; 1 << 20];
+        let blobs = || -> HashSet<std::ffi::OsString> {
+            std::fs::read_dir(dir.path().join("blobs"))
+                .unwrap()
+                .map(|e| e.unwrap().file_name())
+                .collect()
+        };
+        let files = store.inner.engine_files.as_ref().unwrap();
+        // sled's own flush writes the record as a blob file and leaves it to us.
+        let first = [NewRecord {
+            subseq: 1,
+            arrival_ms: 5,
+            partition_key: "k",
+            data: &big,
+        }];
+        store.append(shard, &first).unwrap();
+        store.inner.db.flush().unwrap();
+        assert!(!blobs().is_empty(), "a 1 MiB record did not become a blob");
+        assert!(files.sync().unwrap() >= 1);
+        assert_eq!(files.sync().unwrap(), 0, "synced the same blob twice");
+        // `Store::flush` syncs the next one itself: nothing is left for a second sync.
+        let second = [NewRecord {
+            subseq: 2,
+            arrival_ms: 6,
+            partition_key: "k",
+            data: &big,
+        }];
+        let before = blobs();
+        store.append(shard, &second).unwrap();
+        store.flush().unwrap();
+        assert!(
+            !blobs().is_subset(&before),
+            "the second record made no new blob"
+        );
+        assert_eq!(
+            files.sync().unwrap(),
+            0,
+            "Store::flush left a blob unsynced"
+        );
+        let store = reopen(store, dir.path());
+        assert_eq!(store.read(shard, 1, 10, usize::MAX).unwrap().len(), 2);
     }
 
     #[test]
