@@ -2,9 +2,10 @@
 //!
 //! On Linux sled makes its log stable with `sync_file_range` alone. That writes the log's
 //! pages but neither the file's metadata (its size grows with the log) nor the drive's
-//! write cache. Values too large for a log segment (any node over ~128 KiB, so any record
-//! over that and some leaves of records over ~8 KiB) go to files under `blobs/` that sled
-//! never syncs at all, nor the directory that names them. After each sled flush the store
+//! write cache. Nodes too large for a log segment (over ~128 KiB with the default 512 KiB
+//! segments: a record over that size, or, by sled's source, a leaf of up to 16 records over
+//! ~8 KiB each) go to files under `blobs/` that sled never syncs, nor the directory that
+//! names them. After each sled flush the store
 //! therefore `fsync`s the blob files it has not synced yet, then the blob directory, then
 //! the log file, whose `fdatasync` also flushes the drive's cache.
 //!

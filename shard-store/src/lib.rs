@@ -1307,7 +1307,7 @@ mod tests {
                 .collect()
         };
         let files = store.inner.engine_files.as_ref().unwrap();
-        // sled's own flush writes the record as a blob file and leaves it to us.
+        // A 1 MiB record becomes a blob file as it is written; sled's flush leaves it unsynced.
         let first = [NewRecord {
             subseq: 1,
             arrival_ms: 5,
