@@ -662,29 +662,21 @@ impl Registry {
                 }
                 let arrival = self.now().max(w.last_arrival_ms);
                 let first = w.next_position;
+                let records: Vec<StoredRecord> = members
+                    .iter()
+                    .enumerate()
+                    .map(|(k, &i)| StoredRecord {
+                        subseq: first + k as u64,
+                        arrival_ms: arrival,
+                        partition_key: std::mem::take(&mut entries[i].partition_key),
+                        data: std::mem::take(&mut entries[i].data),
+                    })
+                    .collect();
                 if durable {
-                    let records = members
-                        .iter()
-                        .enumerate()
-                        .map(|(k, &i)| StoredRecord {
-                            subseq: first + k as u64,
-                            arrival_ms: arrival,
-                            partition_key: std::mem::take(&mut entries[i].partition_key),
-                            data: std::mem::take(&mut entries[i].data),
-                        })
-                        .collect();
                     self.commit.enqueue(shard, records);
                 } else {
-                    let batch: Vec<NewRecord<'_>> = members
-                        .iter()
-                        .enumerate()
-                        .map(|(k, &i)| NewRecord {
-                            subseq: first + k as u64,
-                            arrival_ms: arrival,
-                            partition_key: &entries[i].partition_key,
-                            data: &entries[i].data,
-                        })
-                        .collect();
+                    let batch: Vec<NewRecord<'_>> =
+                        records.iter().map(StoredRecord::as_new).collect();
                     self.store.append(shard.key, &batch).map_err(store_err)?;
                     shard.publish(first + members.len() as u64 - 1);
                 }
