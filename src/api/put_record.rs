@@ -3,7 +3,7 @@ use crate::error::ApiError;
 use crate::protocol::model::{PutRecordInput, PutRecordOutput};
 use crate::streams::hash::{hash_partition_key, parse_hash_key};
 use crate::streams::sequence::{shard_id, SequenceNumber};
-use crate::streams::{PutEntry, Registry, Stream};
+use crate::streams::{PutEntry, Registry, Stream, StreamStatus};
 use std::sync::Arc;
 
 /// The stream for a write: it must exist and have finished CREATING.
@@ -14,7 +14,7 @@ pub(crate) fn writable_stream(
 ) -> Result<Arc<Stream>, ApiError> {
     let stream = ctx.resolve(name, arn)?;
     let now = ctx.now();
-    if stream.with_meta(|m| m.status(now) == "CREATING") {
+    if stream.with_meta(|m| m.status(now) == StreamStatus::Creating) {
         return Err(ctx.not_found(&stream.name));
     }
     Ok(stream)

@@ -1,6 +1,7 @@
 use super::Ctx;
 use crate::error::ApiError;
 use crate::protocol::model::{Empty, PutResourcePolicyInput};
+use crate::streams::consumers::ConsumerStatus;
 use crate::streams::settings::Resource;
 
 /// The document must be a JSON object; it is stored verbatim (enforcing it is not kinesd's job).
@@ -30,7 +31,7 @@ pub async fn put_resource_policy(
         }
         Resource::Consumer(stream, consumer) => {
             // AWS: "Consumer … is not in ACTIVE status." for a consumer still CREATING.
-            if consumer.status(ctx.now()) != "ACTIVE" {
+            if consumer.status(ctx.now()) != ConsumerStatus::Active {
                 return Err(ctx.consumer_not_active(&stream.name, &consumer));
             }
             ctx.update_consumer(&stream, &consumer, |c| {

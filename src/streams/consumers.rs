@@ -11,7 +11,7 @@
 //! ARN of a deregistered consumer never addresses a later consumer of the same name registered
 //! in another second.
 
-use super::{Registry, Stream, StreamMeta};
+use super::{Registry, Stream, StreamMeta, StreamStatus};
 use crate::error::ApiError;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -27,6 +27,30 @@ pub const MAX_CREATING: usize = 5;
 
 /// Serializes registrations so the account-wide CREATING count cannot be raced.
 static REGISTER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// A consumer's lifecycle status, as DescribeStreamConsumer reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConsumerStatus {
+    Creating,
+    Deleting,
+    Active,
+}
+
+impl ConsumerStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConsumerStatus::Creating => "CREATING",
+            ConsumerStatus::Deleting => "DELETING",
+            ConsumerStatus::Active => "ACTIVE",
+        }
+    }
+}
+
+impl std::fmt::Display for ConsumerStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConsumerMeta {
@@ -45,13 +69,13 @@ pub struct ConsumerMeta {
 }
 
 impl ConsumerMeta {
-    pub fn status(&self, now: i64) -> &'static str {
+    pub fn status(&self, now: i64) -> ConsumerStatus {
         if self.delete_at_ms.is_some() {
-            "DELETING"
+            ConsumerStatus::Deleting
         } else if now < self.active_at_ms {
-            "CREATING"
+            ConsumerStatus::Creating
         } else {
-            "ACTIVE"
+            ConsumerStatus::Active
         }
     }
 
@@ -171,7 +195,7 @@ impl Registry {
         consumer_arn: &str,
     ) -> Result<(Arc<Stream>, ConsumerMeta), ApiError> {
         let (stream, consumer) = self.resolve_consumer_arn(consumer_arn)?;
-        if consumer.status(self.now()) != "ACTIVE" {
+        if consumer.status(self.now()) != ConsumerStatus::Active {
             return Err(self.consumer_not_active(&stream.name, &consumer));
         }
         Ok((stream, consumer))
@@ -203,7 +227,7 @@ impl Registry {
             .map(|s| {
                 s.with_meta(|m| {
                     m.live_consumers(now)
-                        .filter(|c| c.status(now) == "CREATING")
+                        .filter(|c| c.status(now) == ConsumerStatus::Creating)
                         .count()
                 })
             })
@@ -213,7 +237,7 @@ impl Registry {
         let delay = self.config.consumer_delay_ms.max(0);
         self.update_meta(stream, |m| {
             let status = m.status(now);
-            if status == "CREATING" || status == "DELETING" {
+            if matches!(status, StreamStatus::Creating | StreamStatus::Deleting) {
                 return Err(ApiError::ResourceInUse(format!(
                     "Stream {} under account {account} not ACTIVE, instead in state {status}",
                     m.name
@@ -240,7 +264,7 @@ impl Registry {
             let creating_here = m
                 .consumers
                 .iter()
-                .filter(|c| c.status(now) == "CREATING")
+                .filter(|c| c.status(now) == ConsumerStatus::Creating)
                 .count();
             if creating_elsewhere + creating_here >= MAX_CREATING {
                 return Err(ApiError::LimitExceeded(format!(

@@ -9,7 +9,9 @@
 //! AWS does.
 
 use super::sequence::{parse_shard_id, shard_id};
-use super::{Registry, Shard, ShardClosed, ShardMeta, Stream, StreamMeta, StreamMode};
+use super::{
+    Registry, Shard, ShardClosed, ShardMeta, Stream, StreamMeta, StreamMode, StreamStatus,
+};
 use crate::error::ApiError;
 use shard_store::ShardKey;
 use std::sync::Arc;
@@ -92,7 +94,7 @@ impl Edit {
 impl Registry {
     fn not_active(&self, meta: &StreamMeta, now: i64) -> Option<ApiError> {
         let status = meta.status(now);
-        (status != "ACTIVE").then(|| {
+        (status != StreamStatus::Active).then(|| {
             ApiError::ResourceInUse(format!(
                 "Stream {} under account {} not ACTIVE, instead in state {status}",
                 meta.name, self.config.account_id
