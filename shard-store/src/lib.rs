@@ -63,8 +63,18 @@
 
 mod block;
 mod engine_files;
+mod group_commit;
 mod journal;
+pub mod log;
 mod pending;
+mod shard_state;
+mod sled_store;
+
+pub use log::{
+    Catalog, Chunk, Position, RecordIn, Run, RunOutcome, ShardLog, ShardStats, StoreFuture,
+    StreamDoc,
+};
+pub use sled_store::{Durability, SledOptions, SledStore, RELAXED_RESTART_GAP};
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -81,7 +91,7 @@ use pending::Pending;
 pub type Result<T> = std::result::Result<T, StoreError>;
 
 /// Errors returned by the store.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     /// The storage engine failed (disk error, engine bug, misuse such as opening a
     /// directory that another process holds).
@@ -92,6 +102,9 @@ pub enum StoreError {
     /// in the stored format (partition key longer than 65535 bytes).
     #[error("corrupt stored value: {0}")]
     Corrupt(String),
+    /// A compare-and-set named another revision than the stored one.
+    #[error("conflicting update: {0}")]
+    Conflict(String),
 }
 
 // Private on purpose: a pub `From<sled::Error>` would leak sled into the API.
@@ -280,6 +293,7 @@ fn with_context(e: StoreError, at: std::fmt::Arguments<'_>) -> StoreError {
     match e {
         StoreError::Corrupt(msg) => StoreError::Corrupt(format!("{at}: {msg}")),
         StoreError::Io(msg) => StoreError::Io(format!("{at}: {msg}")),
+        StoreError::Conflict(msg) => StoreError::Conflict(format!("{at}: {msg}")),
     }
 }
 

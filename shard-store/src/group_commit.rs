@@ -1,0 +1,233 @@
+//! Group commit: a record is acknowledged only once the store has made it durable, and every
+//! writer waiting at the same moment shares one append per shard and one trip to the disk.
+//!
+//! Writers hand their records to the queue (under their shard's writer lock, so the queue holds
+//! each shard's records in position order) and then wait for a ticket. The flusher thread takes
+//! the whole queue and the ticket counter in one step, hands each shard's records to the store
+//! in one `append_durably` call (the journal: one write + `fdatasync` for small commits),
+//! flushes the whole store too if any ticket of the cycle asked for it (catalogue writes go to
+//! the engine directly, outside the journal), publishes the new durable positions to readers
+//! and only then reports the ticket as done. So:
+//! - when the flushed counter reaches a ticket, everything queued before the ticket was taken
+//!   is durable, and so is everything written to the store directly if the ticket came from
+//!   [`GroupCommit::durable`];
+//! - a reader never sees a position before the write that made it durable;
+//! - a failed cycle fails every ticket it covered, with the store's error.
+//!
+//! Batching comes for free: while one flush is running, every new put queues behind it, and the
+//! next cycle writes them all at once. The store's cost is per call (tree walk, node copy,
+//! log reservation), not per byte, so this is what keeps it off the profile.
+
+use crate::shard_state::ShardState;
+use crate::{Result, ShardKey, Store, StoreError, StoredRecord};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use tokio::sync::watch;
+
+/// One shard's run of records, in position order. The records are owned because the request
+/// that carried them may be gone before the flusher runs.
+struct Batch {
+    shard: Arc<ShardState>,
+    records: Vec<StoredRecord>,
+}
+
+#[derive(Default)]
+struct Queue {
+    batches: Vec<Batch>,
+    /// Tickets handed out so far.
+    tickets: u64,
+    /// Someone waits for a flush.
+    wanted: bool,
+    /// Someone waits for a flush of the whole store, not only of the queued records.
+    wanted_store: bool,
+    /// The flusher sleeps on the condvar. Waking it is a syscall; a flusher that is busy
+    /// writing will find the new work when it looks at the queue again.
+    flusher_asleep: bool,
+    stop: bool,
+}
+
+struct Shared {
+    /// Everything the writers and the flusher exchange; held only to push or take, never
+    /// across a store call.
+    queue: Mutex<Queue>,
+    wake: Condvar,
+}
+
+impl Shared {
+    fn queue(&self) -> MutexGuard<'_, Queue> {
+        // The queue is only pushed to and taken from whole: a panic cannot leave it half
+        // changed, so poison is ignored.
+        self.queue.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// What the flusher publishes after each cycle: the highest ticket done, or the cycle's error.
+type Flushed = std::result::Result<u64, StoreError>;
+
+pub(crate) struct GroupCommit {
+    shared: Arc<Shared>,
+    flushed: watch::Receiver<Flushed>,
+    /// Joined on drop, so the store is closed (and its lock released) when the owner goes.
+    flusher: Mutex<Option<std::thread::JoinHandle<()>>>,
+}
+
+impl Drop for GroupCommit {
+    fn drop(&mut self) {
+        self.shared.queue().stop = true;
+        self.shared.wake.notify_one();
+        let handle = self.flusher.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(handle) = handle {
+            let _ = handle.join();
+        }
+    }
+}
+
+impl GroupCommit {
+    /// Starts the flusher thread. `on_idle` runs on it after a second without work that
+    /// followed some writes (the binary hands back freed memory there).
+    pub(crate) fn start(store: Store, on_idle: Option<fn()>) -> Result<Arc<GroupCommit>> {
+        let (tx, rx) = watch::channel(Ok(0u64));
+        let shared = Arc::new(Shared {
+            queue: Mutex::new(Queue::default()),
+            wake: Condvar::new(),
+        });
+        let for_thread = shared.clone();
+        let handle = std::thread::Builder::new()
+            .name("kinesd-flush".into())
+            .spawn(move || flusher(&store, &for_thread, &tx, on_idle))
+            .map_err(|e| StoreError::Io(format!("starting the flusher thread: {e}")))?;
+        Ok(Arc::new(GroupCommit {
+            shared,
+            flushed: rx,
+            flusher: Mutex::new(Some(handle)),
+        }))
+    }
+
+    /// Queues records for `shard`. The caller holds the shard's writer lock, which keeps each
+    /// shard's records in position order across concurrent writers.
+    pub(crate) fn enqueue(&self, shard: &Arc<ShardState>, records: Vec<StoredRecord>) {
+        self.shared.queue().batches.push(Batch {
+            shard: shard.clone(),
+            records,
+        });
+    }
+
+    /// Waits until everything queued or written to the store before this call is durable.
+    pub(crate) async fn durable(&self) -> Result<()> {
+        self.wait(true).await
+    }
+
+    /// Waits until everything queued before this call is durable: what appends wait for.
+    pub(crate) async fn records_durable(&self) -> Result<()> {
+        self.wait(false).await
+    }
+
+    async fn wait(&self, whole_store: bool) -> Result<()> {
+        let (ticket, asleep) = {
+            let mut q = self.shared.queue();
+            q.tickets += 1;
+            q.wanted = true;
+            q.wanted_store |= whole_store;
+            (q.tickets, q.flusher_asleep)
+        };
+        if asleep {
+            self.shared.wake.notify_one();
+        }
+        let mut rx = self.flushed.clone();
+        loop {
+            match &*rx.borrow_and_update() {
+                Ok(done) if *done >= ticket => return Ok(()),
+                Ok(_) => {}
+                Err(e) => return Err(e.clone()),
+            }
+            if rx.changed().await.is_err() {
+                return Err(StoreError::Io("the group commit has stopped".into()));
+            }
+        }
+    }
+}
+
+/// How long the flusher must be idle before it settles the journal and runs `on_idle`.
+const IDLE_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
+
+fn flusher(store: &Store, shared: &Shared, tx: &watch::Sender<Flushed>, on_idle: Option<fn()>) {
+    let mut written_since_idle = false;
+    loop {
+        let (batches, target, whole_store, stopping) = {
+            let mut q = shared.queue();
+            while !q.wanted && !q.stop {
+                q.flusher_asleep = true;
+                let (guard, idle) = shared
+                    .wake
+                    .wait_timeout(q, IDLE_AFTER)
+                    .unwrap_or_else(|p| p.into_inner());
+                q = guard;
+                q.flusher_asleep = false;
+                if idle.timed_out() && std::mem::take(&mut written_since_idle) {
+                    // Idle: the journaled records go to the store's own files, so a restart
+                    // has nothing to replay, and the owner may hand memory back to the OS.
+                    if let Err(e) = store.settle() {
+                        tracing::warn!(error = %e, "moving journaled records into the store failed");
+                    }
+                    if let Some(hook) = on_idle {
+                        hook();
+                    }
+                }
+            }
+            q.wanted = false;
+            let whole_store = std::mem::take(&mut q.wanted_store);
+            (
+                std::mem::take(&mut q.batches),
+                q.tickets,
+                whole_store,
+                q.stop,
+            )
+        };
+        // On shutdown, records of an append whose caller stopped waiting are still written:
+        // they may have been seen by nobody, but losing them is never right.
+        written_since_idle |= !batches.is_empty();
+        let outcome = write_durably(store, batches, whole_store).map(|positions| {
+            for (shard, last) in positions {
+                shard.publish(last);
+            }
+            target
+        });
+        if tx.send(outcome).is_err() || stopping {
+            return;
+        }
+    }
+}
+
+/// One store call for all shards (each shard's batches merged, in queue order); then, if asked,
+/// a flush of the whole store. Returns each shard's new durable position, to publish.
+fn write_durably(
+    store: &Store,
+    mut batches: Vec<Batch>,
+    whole_store: bool,
+) -> Result<Vec<(Arc<ShardState>, u64)>> {
+    // Stable: each shard's batches keep their queue (= position) order.
+    batches.sort_by_key(|b| b.shard.key());
+    let mut groups: Vec<(ShardKey, Vec<StoredRecord>)> = Vec::new();
+    let mut positions: Vec<(Arc<ShardState>, u64)> = Vec::new();
+    for b in batches {
+        let Some(last) = b.records.last().map(|r| r.position) else {
+            continue;
+        };
+        match (groups.last_mut(), positions.last_mut()) {
+            (Some((key, group)), Some((_, position))) if *key == b.shard.key() => {
+                group.extend(b.records);
+                *position = last;
+            }
+            _ => {
+                groups.push((b.shard.key(), b.records));
+                positions.push((b.shard, last));
+            }
+        }
+    }
+    if !groups.is_empty() {
+        store.append_durably(groups)?;
+    }
+    if whole_store {
+        store.flush()?;
+    }
+    Ok(positions)
+}

@@ -1,0 +1,173 @@
+//! The storage boundary: what kinesd's domain needs from a storage engine, in its own words.
+//!
+//! Two traits, one for each kind of data:
+//! - [`ShardLog`]: every shard's records. The log assigns each record its *position* (its place
+//!   in the shard) and its arrival time, makes it durable, and only then lets readers see it.
+//!   Position assignment and durability belong to the engine: the embedded sled store counts
+//!   positions itself and group-commits through its journal; a replicated engine may take a
+//!   position from its own sequence (a JetStream stream sequence, say).
+//! - [`Catalog`]: the stream documents (opaque bytes to the store), replaced by compare-and-set
+//!   on a revision, stream id allocation, small named settings and the iterator-signing key.
+//!
+//! Contract of every implementation (checked by `tests/model.rs` against a `BTreeMap`):
+//! - Positions are > 0 and strictly increase in append order within a shard; the records of
+//!   one [`Run`] get consecutive positions; arrival times never decrease within a shard.
+//! - An append resolves only once its records are durable (unless the engine was opened with
+//!   relaxed durability) and visible: a read issued after it resolves returns them.
+//! - A reader never sees a record before it is durable, and never a gap that later fills: the
+//!   records a read returns are a run of the shard's records with nothing missing between them.
+//! - [`ShardLog::last_position`] never decreases while the stream exists, even when trimming
+//!   empties the shard and across restarts.
+//! - Records go only from the low end of a shard (trim) or with their whole stream.
+//! - After [`ShardLog::close`], appends to the shard report [`RunOutcome::Closed`] and write
+//!   nothing; the position `close` returns is the shard's last one for ever.
+//! - A catalogue document write resolves only once durable; stream ids are never reused.
+//!
+//! Futures are boxed so the traits can be used as trait objects (`Arc<dyn ShardLog>`): the
+//! domain holds one engine chosen at start-up. Each call allocates one box, which is noise
+//! next to a disk sync or a network round trip.
+
+use crate::{Result, ShardKey, StoreError, StoredRecord, TrimReport};
+use std::future::Future;
+use std::pin::Pin;
+
+/// A record's place in its shard (see the module doc). 0 means "before the first record".
+pub type Position = u64;
+
+/// What every fallible storage call returns: a boxed future, so the traits stay object-safe.
+pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T>> + Send + 'a>>;
+
+/// A record handed to [`ShardLog::append`]. Owned, so the engine keeps its bytes without
+/// copying them while the commit is under way.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecordIn {
+    pub partition_key: String,
+    pub data: Vec<u8>,
+}
+
+/// Records for one shard, in order.
+#[derive(Debug)]
+pub struct Run {
+    pub shard: ShardKey,
+    pub records: Vec<RecordIn>,
+    /// The run's first position must be above this one (PutRecord's
+    /// `SequenceNumberForOrdering` naming a position of this shard).
+    pub after: Option<Position>,
+}
+
+/// What became of one [`Run`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RunOutcome {
+    /// The run's records are at `first`, `first + 1`, …, all with arrival time `arrival_ms`.
+    Appended { first: Position, arrival_ms: i64 },
+    /// The shard was closed (resharding): nothing of the run was written.
+    Closed,
+}
+
+/// A stretch of a shard's visible records, as [`ShardLog::read`] returns it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Chunk {
+    pub records: Vec<StoredRecord>,
+    /// Where the next read continues: after the last record returned, or, when nothing was
+    /// returned, past whatever retention removed below the tip (never beyond `tip + 1`).
+    pub next: Position,
+    /// The highest visible position of the shard when the read was made (0: none yet).
+    pub tip: Position,
+}
+
+/// Record count and billed bytes (data + partition key) of a shard.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ShardStats {
+    pub records: u64,
+    pub bytes: u64,
+}
+
+/// Every shard's records. See the module doc for the contract.
+pub trait ShardLog: Send + Sync {
+    /// Appends each run to its shard and resolves once all appended records are durable and
+    /// visible. Positions and arrival times (`now_ms`, or the shard's last arrival time if that
+    /// is later) are assigned when `append` is called, before the future is first polled, so a
+    /// caller's appends keep the order of its calls. Outcomes are in run order.
+    fn append(&self, runs: Vec<Run>, now_ms: i64) -> StoreFuture<'static, Vec<RunOutcome>>;
+
+    /// Visible records from position `from` on, at most `max_records`, and while their summed
+    /// billed bytes stay within `max_bytes` — except that the first record is returned even if
+    /// it alone is larger, so a reader always makes progress.
+    fn read(
+        &self,
+        shard: ShardKey,
+        from: Position,
+        max_records: usize,
+        max_bytes: usize,
+    ) -> StoreFuture<'_, Chunk>;
+
+    /// The highest visible position (0 if nothing was ever appended), trimmed records included.
+    fn last_position(&self, shard: ShardKey) -> StoreFuture<'_, Position>;
+
+    /// A receiver whose value is the shard's highest visible position, changed whenever new
+    /// records become visible: what SubscribeToShard waits on.
+    fn watch(&self, shard: ShardKey) -> Result<tokio::sync::watch::Receiver<Position>>;
+
+    /// The position of the first stored record with arrival time >= `ts_ms`, if any.
+    fn position_at_time(&self, shard: ShardKey, ts_ms: i64) -> StoreFuture<'_, Option<Position>>;
+
+    /// Stops appends to the shard and returns its last position (0 if it never had a record).
+    fn close(&self, shard: ShardKey) -> StoreFuture<'_, Position>;
+
+    /// Removes, from the low end, records with arrival time < `cutoff_ms`, about `max` at a time
+    /// (call again while `done` is false).
+    fn trim(&self, shard: ShardKey, cutoff_ms: i64, max: usize) -> StoreFuture<'_, TrimReport>;
+
+    /// Removes the records of a deleted stream, about `max` at a time (call again while `done`
+    /// is false). Appends to the stream that race the deletion are dropped.
+    fn delete_stream(&self, stream: u64, max: usize) -> StoreFuture<'_, TrimReport>;
+
+    /// Count and bytes of the records stored in a shard (a full scan: for tests, diagnostics).
+    fn stats(&self, shard: ShardKey) -> StoreFuture<'_, ShardStats>;
+
+    /// Makes everything written so far durable (shutdown, tests).
+    fn sync(&self) -> StoreFuture<'_, ()>;
+}
+
+/// A stream document as stored, with the revision a compare-and-set must name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StreamDoc {
+    pub stream: u64,
+    pub revision: u64,
+    pub doc: Vec<u8>,
+}
+
+/// A compare-and-set found another revision than the one named.
+pub fn revision_conflict(stream: u64, expected: Option<u64>) -> StoreError {
+    StoreError::Conflict(format!(
+        "stream {stream}: the document is not at revision {expected:?}"
+    ))
+}
+
+/// Stream documents, settings and ids. See the module doc for the contract.
+pub trait Catalog: Send + Sync {
+    /// A fresh stream id: > 0, never returned before, never returned again.
+    fn allocate_stream_id(&self) -> StoreFuture<'_, u64>;
+
+    /// Every stream document, sorted by stream id.
+    fn load_streams(&self) -> StoreFuture<'_, Vec<StreamDoc>>;
+
+    /// Replaces a stream's document if it is at revision `expected` (`None`: it must not
+    /// exist yet) and resolves once the new one is durable, with its revision; otherwise fails
+    /// with [`StoreError::Conflict`] and writes nothing.
+    fn put_stream(&self, stream: u64, expected: Option<u64>, doc: Vec<u8>)
+        -> StoreFuture<'_, u64>;
+
+    /// Removes a stream's document (a no-op if absent) once its records are gone.
+    fn remove_stream(&self, stream: u64) -> StoreFuture<'_, ()>;
+
+    /// A small named setting.
+    fn setting(&self, name: &str) -> StoreFuture<'_, Option<Vec<u8>>>;
+
+    /// Replaces a small named setting; resolves once durable.
+    fn put_setting(&self, name: &str, value: Vec<u8>) -> StoreFuture<'_, ()>;
+
+    /// The key that signs shard iterators: created once, at random, then the same for every
+    /// caller and every restart.
+    fn iterator_key(&self) -> StoreFuture<'_, [u8; 32]>;
+}

@@ -1,0 +1,374 @@
+//! The embedded engine behind the storage traits: [`Store`] (sled, blocks, journal) plus what
+//! makes it a [`ShardLog`] and a [`Catalog`] — each shard's writer and visible position
+//! (`shard_state.rs`) and the group commit (`group_commit.rs`).
+//!
+//! Invariants, beyond the traits' contract:
+//! - A shard's state is created on first use from the store's last position, so a restart
+//!   resumes numbering after everything stored, trimmed records included. With relaxed
+//!   durability, acknowledged records may have been lost in a crash; numbering then resumes
+//!   [`RELAXED_RESTART_GAP`] further, so a position never names two different records.
+//! - Catalogue revisions live in memory: one process at a time opens a directory, and every
+//!   document write goes through this handle, so the in-memory revision is the stored one.
+
+use crate::group_commit::GroupCommit;
+use crate::log::{
+    revision_conflict, Catalog, Chunk, Position, RecordIn, Run, RunOutcome, ShardLog, ShardStats,
+    StoreFuture, StreamDoc,
+};
+use crate::shard_state::ShardState;
+use crate::{NewRecord, Result, ShardKey, Store, StoreError, StoredRecord, TrimReport};
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+
+/// When an append is acknowledged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Durability {
+    /// Once durable (group commit through the journal). The default.
+    #[default]
+    Flush,
+    /// Once in the store's memory; sled flushes it within about 500 ms.
+    Relaxed,
+}
+
+/// How to open the embedded store.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SledOptions {
+    pub durability: Durability,
+    /// Runs on the flusher thread when it falls idle after writes (hand memory back to the OS).
+    pub on_idle: Option<fn()>,
+}
+
+/// Positions skipped on start in relaxed durability: more than can be acknowledged between
+/// two of the store's periodic flushes.
+pub const RELAXED_RESTART_GAP: u64 = 1 << 24;
+
+/// Name of the setting that holds the iterator-signing key.
+const ITERATOR_KEY: &str = "iterator-key";
+
+/// The embedded store as a [`ShardLog`] and a [`Catalog`].
+pub struct SledStore {
+    store: Store,
+    commit: Arc<GroupCommit>,
+    durability: Durability,
+    /// Run-time state of every shard used since start. Read-locked on every append and read;
+    /// write-locked only to add a shard or drop a deleted stream's.
+    shards: RwLock<HashMap<ShardKey, Arc<ShardState>>>,
+    /// Current revision of every stream document. Held across the revision check and the
+    /// write, so two compare-and-sets on one document cannot both succeed.
+    revisions: Mutex<HashMap<u64, u64>>,
+    /// Serializes the creation of the iterator key.
+    iterator_key: tokio::sync::Mutex<()>,
+}
+
+impl std::fmt::Debug for SledStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SledStore").finish_non_exhaustive()
+    }
+}
+
+impl SledStore {
+    /// Opens (or creates) the store in `dir`; see [`Store::open`].
+    pub fn open(dir: &Path, options: SledOptions) -> Result<Arc<SledStore>> {
+        Self::over(Store::open(dir)?, options)
+    }
+
+    /// A store that vanishes with the handle (tests, `--in-memory`).
+    pub fn open_temporary(options: SledOptions) -> Result<Arc<SledStore>> {
+        Self::over(Store::open_temporary()?, options)
+    }
+
+    fn over(store: Store, options: SledOptions) -> Result<Arc<SledStore>> {
+        let commit = GroupCommit::start(store.clone(), options.on_idle)?;
+        Ok(Arc::new(SledStore {
+            store,
+            commit,
+            durability: options.durability,
+            shards: RwLock::new(HashMap::new()),
+            revisions: Mutex::new(HashMap::new()),
+            iterator_key: tokio::sync::Mutex::new(()),
+        }))
+    }
+
+    /// Records the journal gave back on open (acknowledged before a crash, not yet in sled).
+    pub fn replayed_from_journal(&self) -> u64 {
+        self.store.replayed_from_journal()
+    }
+
+    fn revisions(&self) -> MutexGuard<'_, HashMap<u64, u64>> {
+        // A plain map updated in single assignments: poison cannot leave it half changed.
+        self.revisions.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The shard's state, created from the store on first use.
+    fn shard(&self, key: ShardKey) -> Result<Arc<ShardState>> {
+        if let Some(state) = self.shards.read().unwrap_or_else(|p| p.into_inner()).get(&key) {
+            return Ok(state.clone());
+        }
+        let last = self.store.last_position(key)?.unwrap_or(0);
+        let next = match self.durability {
+            Durability::Flush => last + 1,
+            Durability::Relaxed => last + 1 + RELAXED_RESTART_GAP,
+        };
+        let mut shards = self.shards.write().unwrap_or_else(|p| p.into_inner());
+        // Another caller may have created it meanwhile: theirs wins, it may hold positions.
+        let state = shards
+            .entry(key)
+            .or_insert_with(|| Arc::new(ShardState::new(key, last, next)));
+        Ok(state.clone())
+    }
+
+    /// Assigns positions to one run and hands its records on; `None` if the shard is closed.
+    fn append_run(&self, run: Run, now_ms: i64) -> Result<RunOutcome> {
+        let state = self.shard(run.shard)?;
+        let mut w = state.writer();
+        if w.closed {
+            return Ok(RunOutcome::Closed);
+        }
+        if let Some(after) = run.after {
+            w.next_position = w.next_position.max(after.saturating_add(1));
+        }
+        let arrival_ms = now_ms.max(w.last_arrival_ms);
+        let first = w.next_position;
+        let count = run.records.len() as u64;
+        let records: Vec<StoredRecord> = run
+            .records
+            .into_iter()
+            .zip(first..)
+            .map(|(RecordIn { partition_key, data }, position)| StoredRecord {
+                position,
+                arrival_ms,
+                partition_key,
+                data,
+            })
+            .collect();
+        if count > 0 {
+            match self.durability {
+                Durability::Flush => self.commit.enqueue(&state, records),
+                Durability::Relaxed => {
+                    let batch: Vec<NewRecord<'_>> =
+                        records.iter().map(StoredRecord::as_new).collect();
+                    self.store.append(run.shard, &batch)?;
+                    state.publish(first + count - 1);
+                }
+            }
+            w.next_position = first + count;
+            w.last_arrival_ms = arrival_ms;
+        }
+        Ok(RunOutcome::Appended { first, arrival_ms })
+    }
+
+    /// Runs a blocking store call off the async workers (trims and scans may take a while).
+    fn blocking<T: Send + 'static>(
+        &self,
+        call: impl FnOnce(&Store) -> Result<T> + Send + 'static,
+    ) -> StoreFuture<'static, T> {
+        let store = self.store.clone();
+        Box::pin(async move {
+            tokio::task::spawn_blocking(move || call(&store))
+                .await
+                .map_err(|e| StoreError::Io(format!("store task failed: {e}")))?
+        })
+    }
+}
+
+fn ready<'a, T: Send + 'a>(value: Result<T>) -> StoreFuture<'a, T> {
+    Box::pin(std::future::ready(value))
+}
+
+impl ShardLog for SledStore {
+    fn append(&self, runs: Vec<Run>, now_ms: i64) -> StoreFuture<'static, Vec<RunOutcome>> {
+        let mut outcomes = Vec::with_capacity(runs.len());
+        for run in runs {
+            match self.append_run(run, now_ms) {
+                Ok(outcome) => outcomes.push(outcome),
+                Err(e) => return ready(Err(e)),
+            }
+        }
+        let queued = outcomes
+            .iter()
+            .any(|o| matches!(o, RunOutcome::Appended { .. }));
+        if self.durability == Durability::Relaxed || !queued {
+            return ready(Ok(outcomes));
+        }
+        // The flusher publishes the new positions to readers once they are durable.
+        let commit = self.commit.clone();
+        Box::pin(async move {
+            commit.records_durable().await?;
+            Ok(outcomes)
+        })
+    }
+
+    fn read(
+        &self,
+        shard: ShardKey,
+        from: Position,
+        max_records: usize,
+        max_bytes: usize,
+    ) -> StoreFuture<'_, Chunk> {
+        let read = || -> Result<Chunk> {
+            let tip = self.shard(shard)?.visible();
+            let mut chunk = Chunk {
+                records: Vec::new(),
+                next: from,
+                tip,
+            };
+            if from > tip {
+                return Ok(chunk);
+            }
+            // Positions are consecutive here, so nothing past the tip needs reading.
+            let want = max_records.min((tip - from + 1) as usize);
+            let found = self.store.read(shard, from, want, max_bytes)?;
+            if found.is_empty() {
+                // Nothing is stored up to the durable tip: whatever was there has been trimmed.
+                chunk.next = tip + 1;
+            }
+            for r in found {
+                if r.position > tip {
+                    break;
+                }
+                chunk.next = r.position + 1;
+                chunk.records.push(r);
+            }
+            Ok(chunk)
+        };
+        ready(read())
+    }
+
+    fn last_position(&self, shard: ShardKey) -> StoreFuture<'_, Position> {
+        ready(self.shard(shard).map(|s| s.visible()))
+    }
+
+    fn watch(&self, shard: ShardKey) -> Result<tokio::sync::watch::Receiver<Position>> {
+        Ok(self.shard(shard)?.subscribe())
+    }
+
+    fn position_at_time(&self, shard: ShardKey, ts_ms: i64) -> StoreFuture<'_, Option<Position>> {
+        ready(self.store.first_position_at_or_after_time(shard, ts_ms))
+    }
+
+    fn close(&self, shard: ShardKey) -> StoreFuture<'_, Position> {
+        let close = || -> Result<Position> {
+            let state = self.shard(shard)?;
+            let mut w = state.writer();
+            w.closed = true;
+            Ok(w.next_position - 1)
+        };
+        ready(close())
+    }
+
+    fn trim(&self, shard: ShardKey, cutoff_ms: i64, max: usize) -> StoreFuture<'_, TrimReport> {
+        self.blocking(move |store| store.trim_before_time(shard, cutoff_ms, max))
+    }
+
+    fn delete_stream(&self, stream: u64, max: usize) -> StoreFuture<'_, TrimReport> {
+        let deletion = self.blocking(move |store| store.delete_stream_records(stream, max));
+        Box::pin(async move {
+            let report = deletion.await?;
+            if report.done {
+                let mut shards = self.shards.write().unwrap_or_else(|p| p.into_inner());
+                shards.retain(|key, _| key.stream != stream);
+            }
+            Ok(report)
+        })
+    }
+
+    fn stats(&self, shard: ShardKey) -> StoreFuture<'_, ShardStats> {
+        self.blocking(move |store| {
+            let (records, bytes) = store.shard_stats(shard)?;
+            Ok(ShardStats { records, bytes })
+        })
+    }
+
+    fn sync(&self) -> StoreFuture<'_, ()> {
+        Box::pin(async move {
+            self.commit.durable().await?;
+            self.blocking(Store::flush).await
+        })
+    }
+}
+
+impl Catalog for SledStore {
+    fn allocate_stream_id(&self) -> StoreFuture<'_, u64> {
+        ready(self.store.allocate_stream_id())
+    }
+
+    fn load_streams(&self) -> StoreFuture<'_, Vec<StreamDoc>> {
+        let load = || -> Result<Vec<StreamDoc>> {
+            let mut revisions = self.revisions();
+            let docs = self.store.load_stream_metas()?;
+            Ok(docs
+                .into_iter()
+                .map(|(stream, doc)| {
+                    let revision = *revisions.entry(stream).or_insert(1);
+                    StreamDoc {
+                        stream,
+                        revision,
+                        doc,
+                    }
+                })
+                .collect())
+        };
+        ready(load())
+    }
+
+    fn put_stream(
+        &self,
+        stream: u64,
+        expected: Option<u64>,
+        doc: Vec<u8>,
+    ) -> StoreFuture<'_, u64> {
+        let write = || -> Result<u64> {
+            let mut revisions = self.revisions();
+            let current = revisions.get(&stream).copied();
+            if current != expected {
+                return Err(revision_conflict(stream, expected));
+            }
+            self.store.put_stream_meta(stream, &doc)?;
+            let revision = current.unwrap_or(0) + 1;
+            revisions.insert(stream, revision);
+            Ok(revision)
+        };
+        let written = write();
+        Box::pin(async move {
+            let revision = written?;
+            self.commit.durable().await?;
+            Ok(revision)
+        })
+    }
+
+    fn remove_stream(&self, stream: u64) -> StoreFuture<'_, ()> {
+        let removed = self.store.remove_stream_meta(stream);
+        if removed.is_ok() {
+            self.revisions().remove(&stream);
+        }
+        ready(removed)
+    }
+
+    fn setting(&self, name: &str) -> StoreFuture<'_, Option<Vec<u8>>> {
+        ready(self.store.get_setting(name))
+    }
+
+    fn put_setting(&self, name: &str, value: Vec<u8>) -> StoreFuture<'_, ()> {
+        let written = self.store.put_setting(name, &value);
+        Box::pin(async move {
+            written?;
+            self.commit.durable().await
+        })
+    }
+
+    fn iterator_key(&self) -> StoreFuture<'_, [u8; 32]> {
+        Box::pin(async move {
+            let _once = self.iterator_key.lock().await;
+            if let Some(key) = self.store.get_setting(ITERATOR_KEY)? {
+                if let Ok(key) = <[u8; 32]>::try_from(key.as_slice()) {
+                    return Ok(key);
+                }
+            }
+            let key: [u8; 32] = rand::random();
+            self.store.put_setting(ITERATOR_KEY, &key)?;
+            self.commit.durable().await?;
+            Ok(key)
+        })
+    }
+}
