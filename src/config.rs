@@ -36,6 +36,9 @@ pub struct Config {
     pub trim_batch: usize,
     /// TLS on the listening port (next to plain HTTP/1.1 and h2c); see `tls.rs`.
     pub tls: crate::tls::TlsConfig,
+    /// Run by the store when it falls idle after writes: the binary hands freed memory back to
+    /// the OS there (the library itself holds no `unsafe`).
+    pub on_idle: Option<fn()>,
 }
 
 impl Default for Config {
@@ -55,6 +58,7 @@ impl Default for Config {
             retention_check_ms: 60_000,
             trim_batch: 1_000,
             tls: crate::tls::TlsConfig::default(),
+            on_idle: None,
         }
     }
 }

@@ -1,7 +1,10 @@
 //! kinesd: a Kinesis Data Streams compatible server whose records are durable in sled.
 //!
 //! Layers: `protocol` (pure wire format) → `api` (one handler per operation) → `streams`
-//! (the domain) → the `shard-store` crate (storage). `server` wires them to HTTP.
+//! (the domain) → the `shard-store` crate (storage, behind its `ShardLog` and `Catalog` traits).
+//! `server` wires them to HTTP; `storage` opens the engine the configuration names.
+
+#![forbid(unsafe_code)]
 
 pub mod api;
 pub mod clock;
@@ -9,6 +12,7 @@ pub mod config;
 pub mod error;
 pub mod protocol;
 pub mod server;
+pub mod storage;
 pub mod streams;
 pub mod tls;
 

@@ -6,7 +6,7 @@ use crate::clock::SharedClock;
 use crate::config::Config;
 use crate::error::ApiError;
 use crate::protocol::{self, Encoding};
-use crate::streams::Registry;
+use crate::streams::{retention, Registry};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
@@ -14,7 +14,6 @@ use hyper::header::{HeaderName, HeaderValue, AUTHORIZATION, CONTENT_LENGTH, CONT
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
-use shard_store::Store;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -41,18 +40,10 @@ impl Server {
         addr: SocketAddr,
     ) -> std::io::Result<Server> {
         let tls = crate::tls::setup(&config.tls, config.data_dir.as_deref())?;
-        let store = match &config.data_dir {
-            Some(dir) => Store::open(dir),
-            None => Store::open_temporary(),
-        }
-        .map_err(std::io::Error::other)?;
-        if store.replayed_from_journal() > 0 {
-            tracing::info!(
-                records = store.replayed_from_journal(),
-                "restored acknowledged records from the journal after an unclean stop"
-            );
-        }
-        let registry = Registry::open(store, config, clock).map_err(std::io::Error::other)?;
+        let storage = crate::storage::open(&config).map_err(std::io::Error::other)?;
+        let registry = Registry::open(storage, config, clock)
+            .await
+            .map_err(std::io::Error::other)?;
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let mut tasks = JoinSet::new();
@@ -60,7 +51,7 @@ impl Server {
         let tls_enabled = tls.is_some();
         let tls_ca = tls.and_then(|t| t.ca_pem.map(|pem| (pem, t.ca_path)));
         tasks.spawn(accept_loop(listener, registry.clone(), acceptor));
-        tasks.spawn(retention_worker(registry.clone()));
+        tasks.spawn(retention::retention_worker(registry.clone()));
         Ok(Server {
             addr,
             registry,
@@ -108,13 +99,12 @@ impl Server {
     pub async fn shutdown(mut self) {
         self.tasks.shutdown().await;
         let registry = self.registry;
+        if let Err(e) = registry.sync().await {
+            tracing::error!(error = %e, "making the last writes durable failed");
+        }
         // Dropping the last registry joins the flusher and closes the store, releasing its lock
         // so the same data directory can be opened again at once.
-        let _ = tokio::task::spawn_blocking(move || {
-            let _ = registry.store.flush();
-            drop(registry);
-        })
-        .await;
+        let _ = tokio::task::spawn_blocking(move || drop(registry)).await;
     }
 }
 
@@ -159,31 +149,6 @@ async fn accept_loop(
         });
         // Reap finished connections so the set does not grow without bound.
         while connections.try_join_next().is_some() {}
-    }
-}
-
-/// Trims expired records and removes deleted streams' records, in bounded batches.
-async fn retention_worker(registry: Arc<Registry>) {
-    let period = std::time::Duration::from_millis(registry.config.retention_check_ms.max(10));
-    loop {
-        tokio::select! {
-            _ = tokio::time::sleep(period) => {}
-            _ = registry.background.notified() => {}
-        }
-        let r = registry.clone();
-        match tokio::task::spawn_blocking(move || r.enforce_retention_fully()).await {
-            Ok(Ok(report)) if report.records_trimmed > 0 || report.streams_purged > 0 => {
-                tracing::info!(
-                    trimmed = report.records_trimmed,
-                    purged_streams = report.streams_purged,
-                    shards = report.shards_visited,
-                    "retention pass"
-                );
-            }
-            Ok(Ok(_)) => {}
-            Ok(Err(e)) => tracing::error!(error = %e, "retention pass failed"),
-            Err(e) => tracing::error!(error = %e, "retention worker panicked"),
-        }
     }
 }
 

@@ -1138,7 +1138,7 @@ async fn retention_trims_records_and_moves_the_trim_horizon() {
             .key
     };
     let (short_key, long_key) = (key("short"), key("long"));
-    let store = &server.registry().store;
+    let registry = server.registry();
 
     let t0 = clock.now_ms();
     let mut short_seqs = Vec::new();
@@ -1158,11 +1158,11 @@ async fn retention_trims_records_and_moves_the_trim_horizon() {
         texts(&read_shard(&client, "short", &sh0).await),
         ["new0", "new1"]
     );
-    assert_eq!(store.shard_stats(short_key).unwrap().0, 5);
-    let report = server.registry().enforce_retention_fully().unwrap();
+    assert_eq!(registry.shard_stats(short_key).await.unwrap().records, 5);
+    let report = server.registry().enforce_retention_fully().await.unwrap();
     assert_eq!(report.records_trimmed, 3);
-    assert_eq!(store.shard_stats(short_key).unwrap().0, 2);
-    assert_eq!(store.shard_stats(long_key).unwrap().0, 5);
+    assert_eq!(registry.shard_stats(short_key).await.unwrap().records, 2);
+    assert_eq!(registry.shard_stats(long_key).await.unwrap().records, 5);
 
     // TRIM_HORIZON and an old AT_TIMESTAMP now start at the first surviving record.
     let records = read_shard(&client, "short", &sh0).await;
@@ -1185,17 +1185,23 @@ async fn retention_trims_records_and_moves_the_trim_horizon() {
         ["old0", "old1", "old2", "new0", "new1"]
     );
     clock.advance_ms(24 * HOUR_MS); // t0 + 49 h
-    let report = server.registry().enforce_retention_fully().unwrap();
+    let report = server.registry().enforce_retention_fully().await.unwrap();
     assert_eq!(report.records_trimmed, 5); // 3 from long, 2 from short
     assert_eq!(
         texts(&read_shard(&client, "long", &sh0).await),
         ["new0", "new1"]
     );
-    assert_eq!(store.shard_stats(short_key).unwrap(), (0, 0));
+    assert_eq!(
+        registry.shard_stats(short_key).await.unwrap(),
+        Default::default()
+    );
     assert!(read_shard(&client, "short", &sh0).await.is_empty());
     clock.advance_ms(12 * HOUR_MS); // t0 + 61 h
-    server.registry().enforce_retention_fully().unwrap();
-    assert_eq!(store.shard_stats(long_key).unwrap(), (0, 0));
+    server.registry().enforce_retention_fully().await.unwrap();
+    assert_eq!(
+        registry.shard_stats(long_key).await.unwrap(),
+        Default::default()
+    );
 
     // An emptied shard keeps counting upwards.
     let (_, seq) = put(&client, "short", "k", None, "after").await;
@@ -1220,7 +1226,7 @@ async fn decreasing_retention_drops_older_records() {
     );
     set_retention(&client, "s", 24, false).await;
     assert_eq!(texts(&read_shard(&client, "s", &sh0).await), ["c"]);
-    let report = server.registry().enforce_retention_fully().unwrap();
+    let report = server.registry().enforce_retention_fully().await.unwrap();
     assert_eq!(report.records_trimmed, 2);
     // Increasing again does not bring them back.
     set_retention(&client, "s", 72, true).await;
@@ -1409,10 +1415,13 @@ async fn restart_after_everything_was_trimmed_keeps_sequence_numbers_increasing(
         last = put(&client, "s", "k", None, &format!("r{i}")).await.1;
     }
     clock.advance_ms(25 * HOUR_MS);
-    let report = server.registry().enforce_retention_fully().unwrap();
+    let report = server.registry().enforce_retention_fully().await.unwrap();
     assert_eq!(report.records_trimmed, 5);
     let key = server.registry().lookup("s").unwrap().shard(0).unwrap().key;
-    assert_eq!(server.registry().store.shard_stats(key).unwrap(), (0, 0));
+    assert_eq!(
+        server.registry().shard_stats(key).await.unwrap(),
+        Default::default()
+    );
     server.shutdown().await;
 
     let server = common::start_with_clock(config.clone(), &clock).await;
@@ -1628,9 +1637,7 @@ async fn a_put_racing_delete_stream_leaves_nothing_behind() {
         .await
         .unwrap();
     let purge = registry.clone();
-    tokio::task::spawn_blocking(move || purge.enforce_retention_fully().unwrap())
-        .await
-        .unwrap();
+    purge.enforce_retention_fully().await.unwrap();
     let entries: Vec<kinesd::streams::PutEntry> = ["a", "b", "c", "d"]
         .iter()
         .map(|pk| kinesd::streams::PutEntry {
@@ -1641,15 +1648,13 @@ async fn a_put_racing_delete_stream_leaves_nothing_behind() {
         .collect();
     registry.put(&stream, entries, None).await.unwrap();
     let purge = registry.clone();
-    tokio::task::spawn_blocking(move || purge.enforce_retention_fully().unwrap())
-        .await
-        .unwrap();
+    purge.enforce_retention_fully().await.unwrap();
     for key in keys {
-        assert_eq!(registry.store.last_subseq(key).unwrap(), None, "{key:?}");
-        assert!(registry
-            .store
-            .read(key, 0, usize::MAX, usize::MAX)
-            .unwrap()
-            .is_empty());
+        assert_eq!(registry.last_position(key).await.unwrap(), 0, "{key:?}");
+        assert_eq!(
+            registry.shard_stats(key).await.unwrap().records,
+            0,
+            "{key:?}"
+        );
     }
 }

@@ -427,9 +427,9 @@ async fn delete_stream_removes_stream_and_records() {
         .unwrap()
         .key;
     drop(stream);
-    let store = &server.registry().store;
-    assert_eq!(store.shard_stats(keys[0]).unwrap().0, 5);
-    assert_eq!(store.shard_stats(keys[1]).unwrap().0, 5);
+    let registry = server.registry();
+    assert_eq!(registry.shard_stats(keys[0]).await.unwrap().records, 5);
+    assert_eq!(registry.shard_stats(keys[1]).await.unwrap().records, 5);
 
     client
         .delete_stream()
@@ -474,11 +474,17 @@ async fn delete_stream_removes_stream_and_records() {
     // A retention pass removes the deleted stream's records, and only those. (DeleteStream
     // also wakes the background worker, which may get there first, so only the outcome is
     // checked, not which pass did it.)
-    server.registry().enforce_retention_fully().unwrap();
-    assert_eq!(store.shard_stats(keys[0]).unwrap(), (0, 0));
-    assert_eq!(store.shard_stats(keys[1]).unwrap(), (0, 0));
-    assert_eq!(store.shard_stats(keep_key).unwrap().0, 1);
-    let again = server.registry().enforce_retention_fully().unwrap();
+    server.registry().enforce_retention_fully().await.unwrap();
+    assert_eq!(
+        registry.shard_stats(keys[0]).await.unwrap(),
+        Default::default()
+    );
+    assert_eq!(
+        registry.shard_stats(keys[1]).await.unwrap(),
+        Default::default()
+    );
+    assert_eq!(registry.shard_stats(keep_key).await.unwrap().records, 1);
+    let again = server.registry().enforce_retention_fully().await.unwrap();
     assert_eq!((again.streams_purged, again.records_trimmed), (0, 0));
 
     // A new stream with the same name starts empty, and the old stream's iterator and

@@ -119,7 +119,7 @@ fn main() {
         batch.clear();
         for _ in 0..n {
             batch.push(NewRecord {
-                subseq: next[shard as usize],
+                position: next[shard as usize],
                 arrival_ms,
                 partition_key: pk,
                 data: &data,

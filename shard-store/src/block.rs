@@ -3,21 +3,21 @@
 //!
 //! ```text
 //! value  = [version u8 = 1] header record{count}
-//! header = [count u32][last subseq u64][first arrival_ms i64][last arrival_ms i64]
-//! record = [subseq u64][arrival_ms i64][pk_len u16][data_len u32][pk][data]
+//! header = [count u32][last position u64][first arrival_ms i64][last arrival_ms i64]
+//! record = [position u64][arrival_ms i64][pk_len u16][data_len u32][pk][data]
 //! ```
 //!
-//! All integers are big-endian. The block's first subseq is not repeated in the header:
+//! All integers are big-endian. The block's first position is not repeated in the header:
 //! it is the last part of the key, and decoding checks the first record against it.
-//! The header answers "which subseqs and which times does this block cover, and how many
-//! records" without walking the records, which is all trimming, `last_subseq` and the
+//! The header answers "which positions and which times does this block cover, and how many
+//! records" without walking the records, which is all trimming, `last_position` and the
 //! time search need for whole blocks.
 
 use crate::{Result, StoreError, FORMAT_VERSION};
 
-/// version + count + last subseq + first arrival + last arrival.
+/// version + count + last position + first arrival + last arrival.
 pub(crate) const HEADER_LEN: usize = 1 + 4 + 8 + 8 + 8;
-/// subseq + arrival_ms + pk_len + data_len, before the variable parts.
+/// position + arrival_ms + pk_len + data_len, before the variable parts.
 pub(crate) const RECORD_OVERHEAD: usize = 8 + 8 + 2 + 4;
 
 /// Encoded size of one record inside a block.
@@ -25,7 +25,7 @@ pub(crate) fn record_len(pk_len: usize, data_len: usize) -> usize {
     RECORD_OVERHEAD + pk_len + data_len
 }
 
-/// What a block's header says, plus its first subseq (from the key).
+/// What a block's header says, plus its first position (from the key).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Header {
     pub count: u32,
@@ -71,7 +71,7 @@ impl Header {
             last_ms: be_i64(&value[21..29]),
         };
         let body_len = (value.len() - HEADER_LEN) as u64;
-        // Subseqs strictly increase, so `count` records span at least count - 1 values.
+        // Positions strictly increase, so `count` records span at least count - 1 values.
         let consistent = count >= 1
             && header.last >= first
             && header.last - first >= u64::from(count - 1)
@@ -87,7 +87,7 @@ impl Header {
 /// One record inside a decoded block, borrowing from the stored value.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct BlockRecord<'v> {
-    pub subseq: u64,
+    pub position: u64,
     pub arrival_ms: i64,
     pub pk: &'v [u8],
     pub data: &'v [u8],
@@ -110,7 +110,7 @@ pub(crate) struct Block<'v> {
 }
 
 impl<'v> Block<'v> {
-    /// Decodes a whole block stored under first subseq `first`. Checks everything but
+    /// Decodes a whole block stored under first position `first`. Checks everything but
     /// the partition keys' UTF-8 (checked when a record is copied out).
     pub fn decode(first: u64, value: &'v [u8]) -> Result<Block<'v>> {
         let header = Header::parse(first, value)?;
@@ -128,7 +128,7 @@ impl<'v> Block<'v> {
             let fixed = value
                 .get(pos..pos + RECORD_OVERHEAD)
                 .ok_or_else(|| corrupt(format_args!("record header cut short at byte {pos}")))?;
-            let subseq = be_u64(&fixed[0..8]);
+            let position = be_u64(&fixed[0..8]);
             let arrival_ms = be_i64(&fixed[8..16]);
             let pk_len = u16::from_be_bytes(fixed[16..18].try_into().expect("2 bytes")) as usize;
             let data_len = u32::from_be_bytes(fixed[18..22].try_into().expect("4 bytes")) as usize;
@@ -145,17 +145,17 @@ impl<'v> Block<'v> {
                     ))
                 })?;
             let in_order = match prev {
-                None => subseq == first,
-                Some(p) => subseq > p,
+                None => position == first,
+                Some(p) => position > p,
             };
             if !in_order {
                 return Err(corrupt(format_args!(
-                    "record subseq {subseq} out of order (block {first}, previous {prev:?})"
+                    "record position {position} out of order (block {first}, previous {prev:?})"
                 )));
             }
-            prev = Some(subseq);
+            prev = Some(position);
             records.push(BlockRecord {
-                subseq,
+                position,
                 arrival_ms,
                 pk: &value[pk_at..data_at],
                 data: &value[data_at..end],
@@ -167,15 +167,15 @@ impl<'v> Block<'v> {
             return Err(corrupt("no records"));
         };
         let matches = records.len() == header.count as usize
-            && tail.subseq == header.last
+            && tail.position == header.last
             && head.arrival_ms == header.first_ms
             && tail.arrival_ms == header.last_ms;
         if !matches {
             return Err(corrupt(format_args!(
                 "{} records from {} to {} at {}..={} ms disagree with the header {header:?}",
                 records.len(),
-                head.subseq,
-                tail.subseq,
+                head.position,
+                tail.position,
                 head.arrival_ms,
                 tail.arrival_ms
             )));
@@ -188,12 +188,12 @@ impl<'v> Block<'v> {
     }
 
     /// The block made of records `from..` of this one (`from` must be a valid index), as
-    /// (first subseq, value). Copies the records' bytes as they are.
+    /// (first position, value). Copies the records' bytes as they are.
     pub fn suffix(&self, from: usize) -> (u64, Vec<u8>) {
         let head = &self.records[from];
         let header = Header {
             count: self.header.count - from as u32,
-            first: head.subseq,
+            first: head.position,
             first_ms: head.arrival_ms,
             ..self.header
         };
@@ -201,7 +201,7 @@ impl<'v> Block<'v> {
         let mut value = Vec::with_capacity(HEADER_LEN + body.len());
         write_header(&mut value, &header);
         value.extend_from_slice(body);
-        (head.subseq, value)
+        (head.position, value)
     }
 }
 
@@ -213,7 +213,7 @@ fn write_header(out: &mut Vec<u8>, h: &Header) {
     out.extend_from_slice(&h.last_ms.to_be_bytes());
 }
 
-/// Accumulates records into one block value. The caller keeps subseqs strictly
+/// Accumulates records into one block value. The caller keeps positions strictly
 /// increasing and decides when a block is full ([`BlockBuilder::len`]).
 pub(crate) struct BlockBuilder {
     buf: Vec<u8>,
@@ -239,7 +239,7 @@ impl BlockBuilder {
 
     /// Adds a record. Fails with `Corrupt` if the partition key exceeds 65535 bytes or
     /// the data 4 GiB, which the format cannot represent.
-    pub fn push(&mut self, subseq: u64, arrival_ms: i64, pk: &[u8], data: &[u8]) -> Result<()> {
+    pub fn push(&mut self, position: u64, arrival_ms: i64, pk: &[u8], data: &[u8]) -> Result<()> {
         let pk_len = u16::try_from(pk.len()).map_err(|_| {
             StoreError::Corrupt(format!(
                 "partition key of {} bytes cannot be encoded (max 65535)",
@@ -255,8 +255,8 @@ impl BlockBuilder {
         self.header = Some(match self.header {
             None => Header {
                 count: 1,
-                first: subseq,
-                last: subseq,
+                first: position,
+                last: position,
                 first_ms: arrival_ms,
                 last_ms: arrival_ms,
             },
@@ -265,13 +265,13 @@ impl BlockBuilder {
                     .count
                     .checked_add(1)
                     .ok_or_else(|| corrupt("more than u32::MAX records"))?,
-                last: subseq,
+                last: position,
                 last_ms: arrival_ms,
                 ..h
             },
         });
         self.buf.reserve(record_len(pk.len(), data.len()));
-        self.buf.extend_from_slice(&subseq.to_be_bytes());
+        self.buf.extend_from_slice(&position.to_be_bytes());
         self.buf.extend_from_slice(&arrival_ms.to_be_bytes());
         self.buf.extend_from_slice(&pk_len.to_be_bytes());
         self.buf.extend_from_slice(&data_len.to_be_bytes());
@@ -280,7 +280,7 @@ impl BlockBuilder {
         Ok(())
     }
 
-    /// The finished block as (first subseq, value), or None if nothing was pushed. The
+    /// The finished block as (first position, value), or None if nothing was pushed. The
     /// builder is left empty, ready for the next block.
     pub fn take(&mut self) -> Option<(u64, Vec<u8>)> {
         let header = self.header.take()?;
@@ -323,7 +323,7 @@ mod tests {
         let got: Vec<_> = block
             .records
             .iter()
-            .map(|r| (r.subseq, r.arrival_ms, r.pk, r.data))
+            .map(|r| (r.position, r.arrival_ms, r.pk, r.data))
             .collect();
         assert_eq!(
             got,

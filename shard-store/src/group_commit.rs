@@ -74,7 +74,11 @@ impl Drop for GroupCommit {
     fn drop(&mut self) {
         self.shared.queue().stop = true;
         self.shared.wake.notify_one();
-        let handle = self.flusher.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let handle = self
+            .flusher
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
         if let Some(handle) = handle {
             let _ = handle.join();
         }

@@ -13,7 +13,7 @@
 //! * the epoch changes (a *checkpoint*) only after sled has flushed everything the
 //!   journal holds, so a checkpoint never drops a record that is durable nowhere else;
 //! * replaying an entry is idempotent: the store skips records at or below a shard's
-//!   last stored subseq, and records of streams that no longer exist.
+//!   last stored position, and records of streams that no longer exist.
 //!
 //! Layout (integers big-endian):
 //!
@@ -22,7 +22,7 @@
 //! entries, from 4096: [payload_len u32][epoch u64][crc32 of len+epoch+payload][payload]
 //! payload:           [version 1][groups u32], then per group
 //!                    [stream u64][shard u32][count u32], then per record
-//!                    [subseq u64][arrival_ms i64][pk_len u16][data_len u32][pk][data]
+//!                    [position u64][arrival_ms i64][pk_len u16][data_len u32][pk][data]
 //! ```
 
 use std::fs::{File, OpenOptions};
@@ -253,7 +253,7 @@ impl Journal {
                         r.partition_key.len()
                     ))
                 })?;
-                buf.extend_from_slice(&r.subseq.to_be_bytes());
+                buf.extend_from_slice(&r.position.to_be_bytes());
                 buf.extend_from_slice(&r.arrival_ms.to_be_bytes());
                 buf.extend_from_slice(&pk_len.to_be_bytes());
                 buf.extend_from_slice(&(r.data.len() as u32).to_be_bytes());
@@ -328,7 +328,7 @@ fn decode_payload(p: &[u8]) -> Result<Vec<(ShardKey, Vec<NewRecord<'_>>)>> {
         let mut records = Vec::with_capacity(count.min(4096));
         for _ in 0..count {
             let h = take(RECORD_HEADER_LEN)?;
-            let subseq = be_u64(h);
+            let position = be_u64(h);
             let arrival_ms = be_u64(&h[8..]) as i64;
             let pk_len = u16::from_be_bytes([h[16], h[17]]) as usize;
             let data_len = be_u32(&h[18..]) as usize;
@@ -336,7 +336,7 @@ fn decode_payload(p: &[u8]) -> Result<Vec<(ShardKey, Vec<NewRecord<'_>>)>> {
                 .map_err(|_| corrupt("partition key is not UTF-8"))?;
             let data = take(data_len)?;
             records.push(NewRecord {
-                subseq,
+                position,
                 arrival_ms,
                 partition_key: pk,
                 data,
@@ -364,7 +364,7 @@ mod tests {
                     .iter()
                     .map(|r| {
                         (
-                            r.subseq,
+                            r.position,
                             r.arrival_ms,
                             r.partition_key.to_owned(),
                             r.data.to_vec(),
@@ -390,10 +390,10 @@ mod tests {
         ShardKey { stream, shard }
     }
 
-    fn rec(subseq: u64, pk: &str, data: &[u8]) -> StoredRecord {
+    fn rec(position: u64, pk: &str, data: &[u8]) -> StoredRecord {
         StoredRecord {
-            subseq,
-            arrival_ms: 1_700_000_000_000 + subseq as i64,
+            position,
+            arrival_ms: 1_700_000_000_000 + position as i64,
             partition_key: pk.to_owned(),
             data: data.to_vec(),
         }
@@ -414,11 +414,11 @@ mod tests {
         assert!(j.append(&[(key(1, 0), vec![rec(3, "é", b"yz")])]).unwrap());
         drop(j);
         let (mut j, seen) = open(&path, 1 << 20);
-        let subseqs: Vec<(u64, u32, u64)> = seen
+        let positions: Vec<(u64, u32, u64)> = seen
             .iter()
             .flat_map(|(k, rs)| rs.iter().map(move |r| (k.stream, k.shard, r.0)))
             .collect();
-        assert_eq!(subseqs, vec![(1, 0, 1), (1, 0, 2), (2, 3, 7), (1, 0, 3)]);
+        assert_eq!(positions, vec![(1, 0, 1), (1, 0, 2), (2, 3, 7), (1, 0, 3)]);
         assert_eq!(seen[1].1[0].3.len(), 300);
         assert_eq!(seen[2].1[0].2, "é");
         // Reopening without a checkpoint appends after what is there.

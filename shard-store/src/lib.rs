@@ -10,12 +10,12 @@
 //!
 //! * `records` — every key starts with a tag byte, all integers are big-endian so byte
 //!   order equals numeric order:
-//!   * `b'b'` + stream (u64) + shard (u32) + first subseq (u64) → a *block*: a run of
+//!   * `b'b'` + stream (u64) + shard (u32) + first position (u64) → a *block*: a run of
 //!     consecutive records of the shard, in one value (format below). A stream's blocks
-//!     form one contiguous key range, and so do a shard's, in subseq order.
-//!   * `b'h'` + stream (u64) + shard (u32) → `[1][subseq u64]`, the shard's trim
-//!     high-water mark (highest subseq ever deleted by a trim).
-//!   * `b'r'` + stream (u64) + shard (u32) + subseq (u64) → one legacy record,
+//!     form one contiguous key range, and so do a shard's, in position order.
+//!   * `b'h'` + stream (u64) + shard (u32) → `[1][position u64]`, the shard's trim
+//!     high-water mark (highest position ever deleted by a trim).
+//!   * `b'r'` + stream (u64) + shard (u32) + position (u64) → one legacy record,
 //!     `[1][arrival_ms i64][pk_len u16][pk][data]`. Only directories written before
 //!     blocks existed hold these; [`Store::open`] converts them to blocks before it
 //!     returns, so no other code path sees them.
@@ -27,26 +27,26 @@
 //! A block value is
 //!
 //! ```text
-//! [1][count u32][last subseq u64][first arrival_ms i64][last arrival_ms i64]
-//! then `count` times: [subseq u64][arrival_ms i64][pk_len u16][data_len u32][pk][data]
+//! [1][count u32][last position u64][first arrival_ms i64][last arrival_ms i64]
+//! then `count` times: [position u64][arrival_ms i64][pk_len u16][data_len u32][pk][data]
 //! ```
 //!
-//! The header lets trimming, `last_subseq` and the time search decide about a whole
+//! The header lets trimming, `last_position` and the time search decide about a whole
 //! block without walking its records. One `append` call writes its records as blocks of
 //! at most `BLOCK_BYTES` (a record larger than that is a block of its own); blocks are
 //! never extended afterwards.
 //!
 //! Block invariants (for each shard):
-//! * a block holds at least one record; subseqs strictly increase inside it (they need
-//!   not be contiguous); its key carries its first subseq and its header agrees with
+//! * a block holds at least one record; positions strictly increase inside it (they need
+//!   not be contiguous); its key carries its first position and its header agrees with
 //!   its records;
-//! * blocks do not overlap: every subseq of a block is below the key of the next one;
+//! * blocks do not overlap: every position of a block is below the key of the next one;
 //! * a block is never modified in place: it is written once by `append`, then either
 //!   deleted whole or, when a trim cuts through it, replaced (in one batch) by the
 //!   suffix of its records under the key of the suffix's first record.
 //!
 //! Every stored value starts with a format version byte (currently 1). Decoding a value
-//! with any other version, or with inconsistent lengths, counts or subseqs, yields
+//! with any other version, or with inconsistent lengths, counts or positions, yields
 //! [`StoreError::Corrupt`]; nothing in this crate panics on bad stored bytes.
 //!
 //! # Durability
@@ -167,13 +167,13 @@ pub struct ShardKey {
 
 /// A record to append.
 ///
-/// `subseq` is the per-shard position assigned by the caller; it must be strictly
+/// `position` is the per-shard position assigned by the caller; it must be strictly
 /// increasing per shard (across calls too, and above anything ever trimmed), and
-/// `arrival_ms` must be non-decreasing in subseq order within a shard. The store relies
+/// `arrival_ms` must be non-decreasing in position order within a shard. The store relies
 /// on both (range reads, time binary search, trimming) but does not check them.
 #[derive(Clone, Copy, Debug)]
 pub struct NewRecord<'a> {
-    pub subseq: u64,
+    pub position: u64,
     pub arrival_ms: i64,
     pub partition_key: &'a str,
     pub data: &'a [u8],
@@ -182,7 +182,7 @@ pub struct NewRecord<'a> {
 /// A record as read back from a shard.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StoredRecord {
-    pub subseq: u64,
+    pub position: u64,
     pub arrival_ms: i64,
     pub partition_key: String,
     pub data: Vec<u8>,
@@ -192,7 +192,7 @@ impl StoredRecord {
     /// The record as [`Store::append`] takes it.
     pub fn as_new(&self) -> NewRecord<'_> {
         NewRecord {
-            subseq: self.subseq,
+            position: self.position,
             arrival_ms: self.arrival_ms,
             partition_key: &self.partition_key,
             data: &self.data,
@@ -236,8 +236,8 @@ const BLOCK_BYTES: usize = 4 * 1024;
 const MIGRATION_BATCH_RECORDS: usize = 4096;
 const MIGRATION_BATCH_BYTES: usize = 4 << 20;
 
-/// Keys of blocks and of legacy records: tag + stream + shard + subseq.
-const SUBSEQ_KEY_LEN: usize = 1 + 8 + 4 + 8;
+/// Keys of blocks and of legacy records: tag + stream + shard + position.
+const POSITION_KEY_LEN: usize = 1 + 8 + 4 + 8;
 /// Legacy record values: version + arrival_ms + pk_len.
 const LEGACY_HEADER_LEN: usize = 1 + 8 + 2;
 
@@ -255,24 +255,24 @@ fn shard_prefix(tag: u8, shard: ShardKey) -> [u8; 13] {
     k
 }
 
-fn subseq_key(tag: u8, shard: ShardKey, subseq: u64) -> [u8; SUBSEQ_KEY_LEN] {
-    let mut k = [0u8; SUBSEQ_KEY_LEN];
+fn position_key(tag: u8, shard: ShardKey, position: u64) -> [u8; POSITION_KEY_LEN] {
+    let mut k = [0u8; POSITION_KEY_LEN];
     k[..13].copy_from_slice(&shard_prefix(tag, shard));
-    k[13..].copy_from_slice(&subseq.to_be_bytes());
+    k[13..].copy_from_slice(&position.to_be_bytes());
     k
 }
 
-fn block_key(shard: ShardKey, first: u64) -> [u8; SUBSEQ_KEY_LEN] {
-    subseq_key(TAG_BLOCK, shard, first)
+fn block_key(shard: ShardKey, first: u64) -> [u8; POSITION_KEY_LEN] {
+    position_key(TAG_BLOCK, shard, first)
 }
 
 fn high_water_key(shard: ShardKey) -> [u8; 13] {
     shard_prefix(TAG_HIGH_WATER, shard)
 }
 
-/// Splits a block or legacy record key into its shard and subseq.
-fn parse_subseq_key(key: &[u8]) -> Result<(ShardKey, u64)> {
-    if key.len() != SUBSEQ_KEY_LEN {
+/// Splits a block or legacy record key into its shard and position.
+fn parse_position_key(key: &[u8]) -> Result<(ShardKey, u64)> {
+    if key.len() != POSITION_KEY_LEN {
         return Err(StoreError::Corrupt(format!(
             "record key of {} bytes",
             key.len()
@@ -352,11 +352,14 @@ impl<'v> LegacyRecord<'v> {
 fn to_stored(shard: ShardKey, r: &BlockRecord<'_>) -> Result<StoredRecord> {
     let partition_key = std::str::from_utf8(r.pk)
         .map_err(|e| {
-            StoreError::Corrupt(format!("{shard:?} subseq {}: partition key: {e}", r.subseq))
+            StoreError::Corrupt(format!(
+                "{shard:?} position {}: partition key: {e}",
+                r.position
+            ))
         })?
         .to_owned();
     Ok(StoredRecord {
-        subseq: r.subseq,
+        position: r.position,
         arrival_ms: r.arrival_ms,
         partition_key,
         data: r.data.to_vec(),
@@ -451,7 +454,7 @@ impl Inner {
                 .collect();
             self.append_engine(shard, &records)?;
             if let Some(last) = records.last() {
-                self.pending.remove_through(shard, last.subseq);
+                self.pending.remove_through(shard, last.position);
             }
         }
         Ok(())
@@ -465,7 +468,7 @@ impl Inner {
             if !builder.is_empty() && builder.len() + len > BLOCK_BYTES {
                 blocks.extend(builder.take());
             }
-            builder.push(r.subseq, r.arrival_ms, r.partition_key.as_bytes(), r.data)?;
+            builder.push(r.position, r.arrival_ms, r.partition_key.as_bytes(), r.data)?;
         }
         blocks.extend(builder.take());
         for (first, value) in blocks {
@@ -496,11 +499,11 @@ impl Drop for Inner {
 /// and becomes durable once a later [`Store::flush`] has returned.
 ///
 /// Invariants kept by the store, given the caller honours those of [`NewRecord`]:
-/// * within a shard, records are returned in strictly increasing subseq order;
-/// * [`Store::last_subseq`] never decreases while the stream exists, even across
+/// * within a shard, records are returned in strictly increasing position order;
+/// * [`Store::last_position`] never decreases while the stream exists, even across
 ///   trims that empty the shard and process restarts;
 /// * records are deleted only from the low end of a shard (trim) or wholesale
-///   (stream deletion), so the stored subseqs of a shard are always a suffix of what
+///   (stream deletion), so the stored positions of a shard are always a suffix of what
 ///   was appended.
 #[derive(Clone)]
 pub struct Store {
@@ -572,7 +575,7 @@ impl Store {
     }
 
     /// Opens the journal and appends to sled whatever it holds that sled lost: records
-    /// above each shard's last stored subseq, of streams that still exist (a stream's
+    /// above each shard's last stored position, of streams that still exist (a stream's
     /// metadata is flushed before its first put, and ids are never reused, so a missing
     /// one means the stream was deleted).
     fn replay_journal(&self, dir: &Path) -> Result<(Journal, u64)> {
@@ -587,10 +590,10 @@ impl Store {
                 if !exists {
                     continue;
                 }
-                let last = self.last_subseq(shard)?;
+                let last = self.last_position(shard)?;
                 let missing: Vec<NewRecord<'_>> = records
                     .into_iter()
-                    .filter(|r| last.is_none_or(|last| r.subseq > last))
+                    .filter(|r| last.is_none_or(|last| r.position > last))
                     .collect();
                 self.append(shard, &missing)?;
                 replayed += missing.len() as u64;
@@ -633,9 +636,9 @@ impl Store {
                 if taken >= MIGRATION_BATCH_RECORDS || bytes >= MIGRATION_BATCH_BYTES {
                     break;
                 }
-                let (shard, subseq) = parse_subseq_key(&key)?;
+                let (shard, position) = parse_position_key(&key)?;
                 let legacy = LegacyRecord::parse(&value).map_err(|e| {
-                    with_context(e, format_args!("{shard:?} legacy subseq {subseq}"))
+                    with_context(e, format_args!("{shard:?} legacy position {position}"))
                 })?;
                 let len = block::record_len(legacy.pk.len(), legacy.data.len());
                 if current != Some(shard)
@@ -646,7 +649,7 @@ impl Store {
                     }
                     current = Some(shard);
                 }
-                builder.push(subseq, legacy.arrival_ms, legacy.pk, legacy.data)?;
+                builder.push(position, legacy.arrival_ms, legacy.pk, legacy.data)?;
                 batch.remove(key);
                 taken += 1;
                 bytes += len;
@@ -824,7 +827,7 @@ impl Store {
         journal.checkpoint()
     }
 
-    /// Records with subseq >= `from`, ascending, at most `max_records` of them.
+    /// Records with position >= `from`, ascending, at most `max_records` of them.
     ///
     /// Size limit: a record is included only while the summed data + partition-key
     /// bytes stay <= `max_bytes`; reading stops at the first record that does not fit
@@ -888,11 +891,11 @@ impl Store {
             // Records below the cursor are skipped: the first block may start before
             // `from`, and a trim rewriting a block between two steps of this scan can
             // show us the suffix of a block we already read.
-            let cursor = out.last().map_or(Some(from), |r| r.subseq.checked_add(1));
+            let cursor = out.last().map_or(Some(from), |r| r.position.checked_add(1));
             let Some(cursor) = cursor else {
                 return Ok((out, false));
             };
-            for r in block.records.iter().filter(|r| r.subseq >= cursor) {
+            for r in block.records.iter().filter(|r| r.position >= cursor) {
                 let size = r.billed_len();
                 if !pending::fits(out.len(), total, size, max_records, max_bytes) {
                     return Ok((out, false));
@@ -904,20 +907,20 @@ impl Store {
         Ok((out, true))
     }
 
-    /// Highest subseq ever appended to the shard, including records since trimmed (the
+    /// Highest position ever appended to the shard, including records since trimmed (the
     /// trim high-water mark covers an emptied shard, across restarts), or None if
     /// nothing was ever appended (or the stream's records were deleted).
-    pub fn last_subseq(&self, shard: ShardKey) -> Result<Option<u64>> {
+    pub fn last_position(&self, shard: ShardKey) -> Result<Option<u64>> {
         // Memory first: a record leaves it only once the engine holds it.
         if let Some(last) = self.inner.pending.last(shard) {
             return Ok(Some(last));
         }
-        let stored = self.last_stored_subseq(shard)?;
+        let stored = self.last_stored_position(shard)?;
         let mark = self.high_water(shard)?;
         Ok(stored.max(mark))
     }
 
-    fn last_stored_subseq(&self, shard: ShardKey) -> Result<Option<u64>> {
+    fn last_stored_position(&self, shard: ShardKey) -> Result<Option<u64>> {
         match self.block_at_or_before(shard, u64::MAX)? {
             Some((first, value)) => Ok(Some(self.header(shard, first, &value)?.last)),
             None => Ok(None),
@@ -933,8 +936,8 @@ impl Store {
             .transpose()
     }
 
-    /// The shard's blocks whose first subseq is >= `from`, ascending, as
-    /// (first subseq, value).
+    /// The shard's blocks whose first position is >= `from`, ascending, as
+    /// (first position, value).
     fn blocks_from(
         &self,
         shard: ShardKey,
@@ -945,12 +948,12 @@ impl Store {
             .range(block_key(shard, from)..=block_key(shard, u64::MAX))
             .map(|item| {
                 let (key, value) = item.map_err(engine_err)?;
-                Ok((parse_subseq_key(&key)?.1, value))
+                Ok((parse_position_key(&key)?.1, value))
             })
     }
 
-    /// The shard's block with the highest first subseq <= `at`, if any: the only block
-    /// that can hold subseq `at`.
+    /// The shard's block with the highest first position <= `at`, if any: the only block
+    /// that can hold position `at`.
     fn block_at_or_before(&self, shard: ShardKey, at: u64) -> Result<Option<(u64, sled::IVec)>> {
         let found = self
             .inner
@@ -960,7 +963,7 @@ impl Store {
         match found {
             Some(item) => {
                 let (key, value) = item.map_err(engine_err)?;
-                Ok(Some((parse_subseq_key(&key)?.1, value)))
+                Ok(Some((parse_position_key(&key)?.1, value)))
             }
             None => Ok(None),
         }
@@ -976,7 +979,7 @@ impl Store {
             .map_err(|e| with_context(e, format_args!("{shard:?} block {first}")))
     }
 
-    /// Lowest subseq still stored, with its arrival time, or None if the shard holds no
+    /// Lowest position still stored, with its arrival time, or None if the shard holds no
     /// record.
     pub fn first_record_position(&self, shard: ShardKey) -> Result<Option<(u64, i64)>> {
         self.inner.drain(|k| *k == shard)?;
@@ -990,14 +993,14 @@ impl Store {
         }
     }
 
-    /// The subseq of the first stored record with `arrival_ms >= ts_ms`, or None if
+    /// The position of the first stored record with `arrival_ms >= ts_ms`, or None if
     /// there is none.
     ///
-    /// Relies on arrival times being non-decreasing in subseq order (a [`NewRecord`]
-    /// invariant): it bisects the subseq key space with "block at or before" lookups,
+    /// Relies on arrival times being non-decreasing in position order (a [`NewRecord`]
+    /// invariant): it bisects the position key space with "block at or before" lookups,
     /// deciding from block headers alone, so it costs O(64) index lookups at most,
     /// independent of the shard's size, plus decoding the one block holding the answer.
-    pub fn first_subseq_at_or_after_time(
+    pub fn first_position_at_or_after_time(
         &self,
         shard: ShardKey,
         ts_ms: i64,
@@ -1052,15 +1055,15 @@ impl Store {
             }
             let block = self.decode(shard, first, &value)?;
             if let Some(r) = block.records.iter().find(|r| r.arrival_ms >= ts_ms) {
-                return Ok(Some(r.subseq));
+                return Ok(Some(r.position));
             }
         }
         Ok(None)
     }
 
-    /// Deletes, in subseq order, the records whose `arrival_ms < cutoff_ms`, in one
+    /// Deletes, in position order, the records whose `arrival_ms < cutoff_ms`, in one
     /// atomic batch that also raises the shard's high-water mark to the highest deleted
-    /// subseq (so [`Store::last_subseq`] survives an emptied shard and a restart).
+    /// position (so [`Store::last_position`] survives an emptied shard and a restart).
     ///
     /// `max` bounds the batch roughly: records go a block at a time (whole blocks, or
     /// the expired part of the block the cutoff falls into), and another block is taken
@@ -1106,7 +1109,7 @@ impl Store {
                 .unwrap_or(block.records.len());
             removed += keep;
             if let Some(last_gone) = keep.checked_sub(1) {
-                highest = Some(block.records[last_gone].subseq);
+                highest = Some(block.records[last_gone].position);
             }
             if keep < block.records.len() {
                 let (new_first, suffix) = block.suffix(keep);
@@ -1126,7 +1129,7 @@ impl Store {
     /// time, in one atomic batch; another block is taken only while fewer than `max`
     /// records have been removed, so `removed` may exceed `max` by less than one
     /// block's worth. The batch that removes the last record also removes the stream's
-    /// high-water marks. Call until `done`; afterwards `last_subseq` of every shard of
+    /// high-water marks. Call until `done`; afterwards `last_position` of every shard of
     /// the stream is None. With `max == 0` no record is deleted (the marks still go if
     /// no record is left).
     ///
@@ -1157,7 +1160,7 @@ impl Store {
             }
             // The whole stream goes: a value that cannot be decoded goes with it (counted as
             // one record) instead of failing every purge attempt from now on.
-            removed += parse_subseq_key(&key)
+            removed += parse_position_key(&key)
                 .and_then(|(shard, first)| self.header(shard, first, &value))
                 .map_or(1, |h| h.count as usize);
             batch.remove(key);
@@ -1191,10 +1194,10 @@ impl Store {
             let Some(from) = cursor else { break };
             let (first, value) = item?;
             let block = self.decode(shard, first, &value)?;
-            for r in block.records.iter().filter(|r| r.subseq >= from) {
+            for r in block.records.iter().filter(|r| r.position >= from) {
                 count += 1;
                 bytes += r.billed_len() as u64;
-                cursor = r.subseq.checked_add(1);
+                cursor = r.position.checked_add(1);
             }
         }
         Ok((count, bytes))
@@ -1217,9 +1220,9 @@ mod tests {
         shard: 2,
     };
 
-    fn rec(subseq: u64, arrival_ms: i64) -> NewRecord<'static> {
+    fn rec(position: u64, arrival_ms: i64) -> NewRecord<'static> {
         NewRecord {
-            subseq,
+            position,
             arrival_ms,
             partition_key: "pk",
             data: b"data",
@@ -1234,12 +1237,12 @@ mod tests {
     }
 
     /// An owned record, for tests that need varied partition keys and data.
-    fn owned(subseq: u64, arrival_ms: i64, data_len: usize) -> StoredRecord {
+    fn owned(position: u64, arrival_ms: i64, data_len: usize) -> StoredRecord {
         StoredRecord {
-            subseq,
+            position,
             arrival_ms,
-            partition_key: format!("pk-{subseq}"),
-            data: (0..data_len).map(|i| (i as u64 ^ subseq) as u8).collect(),
+            partition_key: format!("pk-{position}"),
+            data: (0..data_len).map(|i| (i as u64 ^ position) as u8).collect(),
         }
     }
 
@@ -1256,7 +1259,7 @@ mod tests {
     ) -> Vec<StoredRecord> {
         let mut out = Vec::new();
         let mut total = 0usize;
-        for r in all.iter().filter(|r| r.subseq >= from) {
+        for r in all.iter().filter(|r| r.position >= from) {
             let size = r.partition_key.len() + r.data.len();
             if out.len() >= max_records
                 || (!out.is_empty() && (total >= max_bytes || total + size > max_bytes))
@@ -1269,7 +1272,7 @@ mod tests {
         out
     }
 
-    /// (first subseq, record count, value length) of every block of `shard`.
+    /// (first position, record count, value length) of every block of `shard`.
     fn block_layout(store: &Store, shard: ShardKey) -> Vec<(u64, u32, usize)> {
         store
             .blocks_from(shard, 0)
@@ -1291,7 +1294,10 @@ mod tests {
         store
             .inner
             .records
-            .insert(&subseq_key(TAG_LEGACY_RECORD, shard, r.subseq)[..], value)
+            .insert(
+                &position_key(TAG_LEGACY_RECORD, shard, r.position)[..],
+                value,
+            )
             .unwrap();
     }
 
@@ -1323,7 +1329,7 @@ mod tests {
         let files = store.inner.engine_files.as_ref().unwrap();
         // A 1 MiB record becomes a blob file as it is written; sled's flush leaves it unsynced.
         let first = [NewRecord {
-            subseq: 1,
+            position: 1,
             arrival_ms: 5,
             partition_key: "k",
             data: &big,
@@ -1335,7 +1341,7 @@ mod tests {
         assert_eq!(files.sync().unwrap(), 0, "synced the same blob twice");
         // `Store::flush` syncs the next one itself: nothing is left for a second sync.
         let second = [NewRecord {
-            subseq: 2,
+            position: 2,
             arrival_ms: 6,
             partition_key: "k",
             data: &big,
@@ -1371,16 +1377,16 @@ mod tests {
         let k = block_key(shard, 0x0d0e0f1011121314);
         assert_eq!(k[0], b'b');
         assert_eq!(&k[1..], &(1u8..=0x14).collect::<Vec<_>>()[..]);
-        assert_eq!(parse_subseq_key(&k).unwrap(), (shard, 0x0d0e0f1011121314));
+        assert_eq!(parse_position_key(&k).unwrap(), (shard, 0x0d0e0f1011121314));
         assert!(block_key(S, u64::MAX) < block_key(ShardKey { shard: 3, ..S }, 0));
-        assert_corrupt(parse_subseq_key(&k[..20]));
+        assert_corrupt(parse_position_key(&k[..20]));
     }
 
     #[test]
     fn record_round_trip() {
         let store = Store::open_temporary().unwrap();
         let r = NewRecord {
-            subseq: 9,
+            position: 9,
             arrival_ms: -5,
             partition_key: "clé",
             data: &[0, 1, 255],
@@ -1389,7 +1395,7 @@ mod tests {
         assert_eq!(
             store.read(S, 0, 10, 100).unwrap(),
             vec![StoredRecord {
-                subseq: 9,
+                position: 9,
                 arrival_ms: -5,
                 partition_key: "clé".into(),
                 data: vec![0, 1, 255],
@@ -1406,14 +1412,14 @@ mod tests {
         let recs = [
             rec(1, 1),
             NewRecord {
-                subseq: 2,
+                position: 2,
                 arrival_ms: 1,
                 partition_key: &pk,
                 data: b"",
             },
         ];
         assert_corrupt(store.append(S, &recs));
-        assert_eq!(store.last_subseq(S).unwrap(), None);
+        assert_eq!(store.last_position(S).unwrap(), None);
     }
 
     #[test]
@@ -1450,16 +1456,16 @@ mod tests {
         assert_eq!(block_layout(&store, other).len(), 3);
     }
 
-    /// Several appends, each split into several blocks, with gaps between subseqs.
+    /// Several appends, each split into several blocks, with gaps between positions.
     fn many_blocks(store: &Store) -> Vec<StoredRecord> {
         let mut all = Vec::new();
-        let mut subseq = 3;
+        let mut position = 3;
         for append in 0..4u64 {
             let batch: Vec<_> = (0..60)
                 .map(|i| {
-                    subseq += if i % 7 == 0 { 1_000 } else { 1 };
+                    position += if i % 7 == 0 { 1_000 } else { 1 };
                     let data_len = BLOCK_BYTES / 25 + (i as usize % 5) * BLOCK_BYTES / 100;
-                    owned(subseq, (append * 100 + i / 3) as i64, data_len)
+                    owned(position, (append * 100 + i / 3) as i64, data_len)
                 })
                 .collect();
             store.append(S, &borrowed(&batch)).unwrap();
@@ -1475,7 +1481,7 @@ mod tests {
         let all = many_blocks(&store);
         let mut froms: Vec<u64> = vec![0, u64::MAX];
         for r in &all {
-            froms.extend([r.subseq - 1, r.subseq, r.subseq + 1]);
+            froms.extend([r.position - 1, r.position, r.position + 1]);
         }
         for from in froms {
             assert_eq!(
@@ -1490,7 +1496,7 @@ mod tests {
     fn read_limits_across_blocks() {
         let store = Store::open_temporary().unwrap();
         let all = many_blocks(&store);
-        let starts = [0, all[10].subseq, all[59].subseq, all[61].subseq];
+        let starts = [0, all[10].position, all[59].position, all[61].position];
         for from in starts {
             for max_records in [0, 1, 2, 17, 59, 60, 61, 150, usize::MAX] {
                 let block = BLOCK_BYTES;
@@ -1542,16 +1548,16 @@ mod tests {
         store.append(next, &[rec(0, 1)]).unwrap();
         let got = store.read(S, 0, 10, 1000).unwrap();
         assert_eq!(got.len(), 2);
-        assert_eq!(got[1].subseq, u64::MAX);
+        assert_eq!(got[1].position, u64::MAX);
         assert_eq!(store.read(S, u64::MAX, 10, 1000).unwrap().len(), 1);
-        assert_eq!(store.last_subseq(S).unwrap(), Some(u64::MAX));
-        assert_eq!(store.last_subseq(next).unwrap(), Some(0));
+        assert_eq!(store.last_position(S).unwrap(), Some(u64::MAX));
+        assert_eq!(store.last_position(next).unwrap(), Some(0));
         assert_eq!(store.first_record_position(next).unwrap(), Some((0, 1)));
         assert_eq!(
-            store.first_subseq_at_or_after_time(S, 1).unwrap(),
+            store.first_position_at_or_after_time(S, 1).unwrap(),
             Some(u64::MAX - 1)
         );
-        assert_eq!(store.first_subseq_at_or_after_time(S, 2).unwrap(), None);
+        assert_eq!(store.first_position_at_or_after_time(S, 2).unwrap(), None);
     }
 
     #[test]
@@ -1565,9 +1571,9 @@ mod tests {
             .collect();
         store.append(S, &recs).unwrap();
         for ts in 0..25 {
-            let want = recs.iter().find(|r| r.arrival_ms >= ts).map(|r| r.subseq);
+            let want = recs.iter().find(|r| r.arrival_ms >= ts).map(|r| r.position);
             assert_eq!(
-                store.first_subseq_at_or_after_time(S, ts).unwrap(),
+                store.first_position_at_or_after_time(S, ts).unwrap(),
                 want,
                 "ts {ts}"
             );
@@ -1578,15 +1584,15 @@ mod tests {
     fn time_search_across_many_blocks() {
         let store = Store::open_temporary().unwrap();
         let mut all = Vec::new();
-        let mut subseq = 0u64;
+        let mut position = 0u64;
         let mut ms = 0i64;
         // 300 single- and multi-block appends; times repeat across block boundaries and
-        // jump elsewhere, subseqs sometimes jump by huge amounts.
+        // jump elsewhere, positions sometimes jump by huge amounts.
         for append in 0..300u64 {
             let n = 1 + (append * 7 % 13) as usize;
             let batch: Vec<_> = (0..n)
                 .map(|i| {
-                    subseq += match (append + i as u64) % 11 {
+                    position += match (append + i as u64) % 11 {
                         0 => 1 << 40,
                         1 => 5,
                         _ => 1,
@@ -1596,7 +1602,7 @@ mod tests {
                         1 | 2 => 1,
                         _ => 0,
                     };
-                    owned(subseq, ms, if append % 10 == 0 { 1_500 } else { 10 })
+                    owned(position, ms, if append % 10 == 0 { 1_500 } else { 10 })
                 })
                 .collect();
             store.append(S, &borrowed(&batch)).unwrap();
@@ -1604,9 +1610,9 @@ mod tests {
         }
         assert!(block_layout(&store, S).len() >= 300);
         for ts in (-2..=ms + 2).chain([i64::MIN, i64::MAX]) {
-            let want = all.iter().find(|r| r.arrival_ms >= ts).map(|r| r.subseq);
+            let want = all.iter().find(|r| r.arrival_ms >= ts).map(|r| r.position);
             assert_eq!(
-                store.first_subseq_at_or_after_time(S, ts).unwrap(),
+                store.first_position_at_or_after_time(S, ts).unwrap(),
                 want,
                 "ts {ts}"
             );
@@ -1616,9 +1622,9 @@ mod tests {
             store.trim_before_time(S, cutoff, usize::MAX).unwrap();
             all.retain(|r| r.arrival_ms >= cutoff);
             for ts in (-2..=ms + 2).step_by(7) {
-                let want = all.iter().find(|r| r.arrival_ms >= ts).map(|r| r.subseq);
+                let want = all.iter().find(|r| r.arrival_ms >= ts).map(|r| r.position);
                 assert_eq!(
-                    store.first_subseq_at_or_after_time(S, ts).unwrap(),
+                    store.first_position_at_or_after_time(S, ts).unwrap(),
                     want,
                     "cutoff {cutoff} ts {ts}"
                 );
@@ -1651,7 +1657,7 @@ mod tests {
         );
         assert_eq!(store.high_water(S).unwrap(), Some(13));
         assert_eq!(store.first_record_position(S).unwrap(), Some((14, 14)));
-        assert_eq!(store.read(S, 0, 100, usize::MAX).unwrap()[0].subseq, 14);
+        assert_eq!(store.read(S, 0, 100, usize::MAX).unwrap()[0].position, 14);
         assert_eq!(store.read(S, 12, 3, usize::MAX).unwrap().len(), 3);
 
         store = reopen(store, dir.path());
@@ -1659,7 +1665,7 @@ mod tests {
         want.extend(second.iter().cloned());
         assert_eq!(store.read(S, 0, 100, usize::MAX).unwrap(), want);
         assert_eq!(store.shard_stats(S).unwrap().0, 11);
-        assert_eq!(store.last_subseq(S).unwrap(), Some(34));
+        assert_eq!(store.last_position(S).unwrap(), Some(34));
 
         // A cutoff between blocks removes the first block whole; one inside the second
         // then rewrites it.
@@ -1681,7 +1687,7 @@ mod tests {
         store = reopen(store, dir.path());
         assert_eq!(store.read(S, 0, 100, usize::MAX).unwrap(), second[4..]);
         assert_eq!(store.high_water(S).unwrap(), Some(33));
-        assert_eq!(store.last_subseq(S).unwrap(), Some(34));
+        assert_eq!(store.last_position(S).unwrap(), Some(34));
         assert_eq!(
             store.trim_before_time(S, i64::MAX, 100).unwrap(),
             TrimReport {
@@ -1691,7 +1697,7 @@ mod tests {
         );
         store = reopen(store, dir.path());
         assert_eq!(store.first_record_position(S).unwrap(), None);
-        assert_eq!(store.last_subseq(S).unwrap(), Some(34));
+        assert_eq!(store.last_position(S).unwrap(), Some(34));
     }
 
     #[test]
@@ -1711,7 +1717,7 @@ mod tests {
         // taken too, up to the cutoff: 4..=9 go.
         assert_eq!(store.trim_before_time(S, 10, 5).unwrap(), report(6, true));
         assert_eq!(block_layout(&store, S)[0].0, 10);
-        assert_eq!(store.last_subseq(S).unwrap(), Some(11));
+        assert_eq!(store.last_position(S).unwrap(), Some(11));
 
         let other = ShardKey { shard: 0, ..S };
         store.append(other, &[rec(0, 0)]).unwrap();
@@ -1719,7 +1725,7 @@ mod tests {
         assert_eq!(store.delete_stream_records(7, 0).unwrap(), report(0, false));
         assert_eq!(store.delete_stream_records(7, 1).unwrap(), report(1, false));
         assert_eq!(store.delete_stream_records(7, 1).unwrap(), report(2, true));
-        assert_eq!(store.last_subseq(S).unwrap(), None);
+        assert_eq!(store.last_position(S).unwrap(), None);
         assert_eq!(store.delete_stream_records(7, 1).unwrap(), report(0, true));
     }
 
@@ -1751,19 +1757,19 @@ mod tests {
             // Records trimmed while the read runs may be missing, nothing else: every
             // gap (and anything skipped at the start) must be gone by now.
             let first_now = store.first_record_position(S).unwrap().unwrap().0;
-            assert!(!got.is_empty() && got[0].subseq >= from, "read({from})");
-            assert!(got[0].subseq == from || got[0].subseq <= first_now);
+            assert!(!got.is_empty() && got[0].position >= from, "read({from})");
+            assert!(got[0].position == from || got[0].position <= first_now);
             for pair in got.windows(2) {
-                assert!(pair[1].subseq > pair[0].subseq, "read({from})");
+                assert!(pair[1].position > pair[0].position, "read({from})");
                 assert!(
-                    pair[1].subseq == pair[0].subseq + 1 || pair[1].subseq <= first_now,
+                    pair[1].position == pair[0].position + 1 || pair[1].position <= first_now,
                     "read({from}) skipped from {} to {} but {first_now} is stored",
-                    pair[0].subseq,
-                    pair[1].subseq
+                    pair[0].position,
+                    pair[1].position
                 );
             }
             let at = store
-                .first_subseq_at_or_after_time(S, from as i64)
+                .first_position_at_or_after_time(S, from as i64)
                 .unwrap()
                 .unwrap();
             assert!(at >= from, "time search {from} gave {at}");
@@ -1820,7 +1826,7 @@ mod tests {
             assert_eq!(store.read(S, 0, 1, 1 << 20).unwrap().len(), 1);
             assert_eq!(store.read(S, 4, 10, 1 << 20).unwrap().len(), 1);
             assert_eq!(store.first_record_position(S).unwrap(), Some((1, 10)));
-            assert_eq!(store.last_subseq(S).unwrap(), Some(4));
+            assert_eq!(store.last_position(S).unwrap(), Some(4));
             if utf8_only {
                 // Only copying a record out looks at the partition key's UTF-8.
                 assert_eq!(store.shard_stats(S).unwrap().0, 4);
@@ -1830,16 +1836,19 @@ mod tests {
             // Time search and trims decide from headers; they decode a block only to
             // cut through it.
             if header_ok {
-                assert_eq!(store.first_subseq_at_or_after_time(S, 30).unwrap(), Some(4));
-                assert_corrupt(store.first_subseq_at_or_after_time(S, 21));
+                assert_eq!(
+                    store.first_position_at_or_after_time(S, 30).unwrap(),
+                    Some(4)
+                );
+                assert_corrupt(store.first_position_at_or_after_time(S, 21));
                 assert_corrupt(store.trim_before_time(S, 22, 10));
                 assert_eq!(store.trim_before_time(S, 26, 10).unwrap().removed, 3, "{i}");
             } else {
-                assert_corrupt(store.first_subseq_at_or_after_time(S, 21));
+                assert_corrupt(store.first_position_at_or_after_time(S, 21));
                 assert_corrupt(store.trim_before_time(S, 26, 10));
                 // A stream deletion takes an undecodable block with the rest.
                 assert!(store.delete_stream_records(S.stream, 10).unwrap().done);
-                assert_eq!(store.last_subseq(S).unwrap(), None);
+                assert_eq!(store.last_position(S).unwrap(), None);
             }
         }
     }
@@ -1853,8 +1862,8 @@ mod tests {
             .insert(&block_key(S, 1)[..], vec![9, 0, 0])
             .unwrap();
         assert_corrupt(store.first_record_position(S));
-        assert_corrupt(store.first_subseq_at_or_after_time(S, 0));
-        assert_corrupt(store.last_subseq(S));
+        assert_corrupt(store.first_position_at_or_after_time(S, 0));
+        assert_corrupt(store.last_position(S));
         let msg = store.read(S, 0, 1, 1).unwrap_err().to_string();
         assert_eq!(
             msg,
@@ -1886,7 +1895,7 @@ mod tests {
             assert!(rounds < 10);
         }
         assert_eq!(store.inner.records.len(), 0);
-        assert_eq!(store.last_subseq(S).unwrap(), None);
+        assert_eq!(store.last_position(S).unwrap(), None);
     }
 
     #[test]
@@ -1939,7 +1948,7 @@ mod tests {
             .records
             .insert(&high_water_key(S)[..], vec![1, 0, 0])
             .unwrap();
-        assert_corrupt(store.last_subseq(S));
+        assert_corrupt(store.last_position(S));
         store
             .inner
             .records
@@ -1949,7 +1958,7 @@ mod tests {
                 v
             })
             .unwrap();
-        assert_corrupt(store.last_subseq(S));
+        assert_corrupt(store.last_position(S));
     }
 
     #[test]
@@ -2010,7 +2019,7 @@ mod tests {
                 .iter()
                 .all(|&(_, count, len)| len <= BLOCK_BYTES || count == 1));
         }
-        assert_eq!(store.last_subseq(b).unwrap(), Some(109));
+        assert_eq!(store.last_position(b).unwrap(), Some(109));
         assert_eq!(store.high_water(b).unwrap(), Some(99));
 
         // Half-migrated shard (a crash between two batches): blocks below, legacy
@@ -2025,7 +2034,7 @@ mod tests {
         want.extend(more);
         assert_eq!(store.read(a, 0, usize::MAX, usize::MAX).unwrap(), want);
         assert_eq!(
-            store.first_subseq_at_or_after_time(a, 10_000).unwrap(),
+            store.first_position_at_or_after_time(a, 10_000).unwrap(),
             Some(1_000_000)
         );
 
@@ -2033,7 +2042,7 @@ mod tests {
         store
             .inner
             .records
-            .insert(&subseq_key(TAG_LEGACY_RECORD, c, 9)[..], vec![1, 0])
+            .insert(&position_key(TAG_LEGACY_RECORD, c, 9)[..], vec![1, 0])
             .unwrap();
         store.flush().unwrap();
         drop(store);

@@ -56,12 +56,13 @@ pub struct Run {
 }
 
 /// What became of one [`Run`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RunOutcome {
     /// The run's records are at `first`, `first + 1`, …, all with arrival time `arrival_ms`.
     Appended { first: Position, arrival_ms: i64 },
-    /// The shard was closed (resharding): nothing of the run was written.
-    Closed,
+    /// The shard was closed (resharding): nothing of the run was written, and its records
+    /// come back, in order, to be routed again.
+    Closed { records: Vec<RecordIn> },
 }
 
 /// A stretch of a shard's visible records, as [`ShardLog::read`] returns it.
@@ -155,8 +156,7 @@ pub trait Catalog: Send + Sync {
     /// Replaces a stream's document if it is at revision `expected` (`None`: it must not
     /// exist yet) and resolves once the new one is durable, with its revision; otherwise fails
     /// with [`StoreError::Conflict`] and writes nothing.
-    fn put_stream(&self, stream: u64, expected: Option<u64>, doc: Vec<u8>)
-        -> StoreFuture<'_, u64>;
+    fn put_stream(&self, stream: u64, expected: Option<u64>, doc: Vec<u8>) -> StoreFuture<'_, u64>;
 
     /// Removes a stream's document (a no-op if absent) once its records are gone.
     fn remove_stream(&self, stream: u64) -> StoreFuture<'_, ()>;

@@ -5,7 +5,7 @@
 //! blocks instead, off the acknowledgement path.
 //!
 //! Invariants:
-//! * per shard, the records here are in subseq order and above every record of the shard
+//! * per shard, the records here are in position order and above every record of the shard
 //!   in the engine, except while a drain runs, when a prefix of them is in both;
 //! * a record leaves only after the engine holds it (a drain), and `moved` changes under
 //!   the same lock, so a reader that read the engine and then finds `moved` unchanged
@@ -27,7 +27,7 @@ pub(crate) struct Pending {
 
 #[derive(Default)]
 struct State {
-    /// Per shard, non-empty chunks in subseq order.
+    /// Per shard, non-empty chunks in position order.
     shards: HashMap<ShardKey, VecDeque<Chunk>>,
     bytes: usize,
     moved: u64,
@@ -42,7 +42,7 @@ fn chunk_bytes(chunk: &[StoredRecord]) -> usize {
 }
 
 fn last_of(chunk: &Chunk) -> u64 {
-    chunk.last().map_or(0, |r| r.subseq)
+    chunk.last().map_or(0, |r| r.position)
 }
 
 /// The limits of [`crate::Store::read`]: whether one more record of `size` bytes may join
@@ -116,7 +116,7 @@ impl Pending {
             return true;
         };
         let cursor = match out.last() {
-            Some(r) => match r.subseq.checked_add(1) {
+            Some(r) => match r.position.checked_add(1) {
                 Some(c) => c,
                 None => return true,
             },
@@ -125,7 +125,7 @@ impl Pending {
         let mut total: usize = out.iter().map(billed).sum();
         let first_chunk = queue.partition_point(|c| last_of(c) < cursor);
         for chunk in queue.range(first_chunk..) {
-            let start = chunk.partition_point(|r| r.subseq < cursor);
+            let start = chunk.partition_point(|r| r.position < cursor);
             for r in &chunk[start..] {
                 let size = billed(r);
                 if !fits(out.len(), total, size, max_records, max_bytes) {

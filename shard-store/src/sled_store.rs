@@ -102,7 +102,12 @@ impl SledStore {
 
     /// The shard's state, created from the store on first use.
     fn shard(&self, key: ShardKey) -> Result<Arc<ShardState>> {
-        if let Some(state) = self.shards.read().unwrap_or_else(|p| p.into_inner()).get(&key) {
+        if let Some(state) = self
+            .shards
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&key)
+        {
             return Ok(state.clone());
         }
         let last = self.store.last_position(key)?.unwrap_or(0);
@@ -118,12 +123,14 @@ impl SledStore {
         Ok(state.clone())
     }
 
-    /// Assigns positions to one run and hands its records on; `None` if the shard is closed.
+    /// Assigns positions to one run and hands its records on, unless the shard is closed.
     fn append_run(&self, run: Run, now_ms: i64) -> Result<RunOutcome> {
         let state = self.shard(run.shard)?;
         let mut w = state.writer();
         if w.closed {
-            return Ok(RunOutcome::Closed);
+            return Ok(RunOutcome::Closed {
+                records: run.records,
+            });
         }
         if let Some(after) = run.after {
             w.next_position = w.next_position.max(after.saturating_add(1));
@@ -135,12 +142,20 @@ impl SledStore {
             .records
             .into_iter()
             .zip(first..)
-            .map(|(RecordIn { partition_key, data }, position)| StoredRecord {
-                position,
-                arrival_ms,
-                partition_key,
-                data,
-            })
+            .map(
+                |(
+                    RecordIn {
+                        partition_key,
+                        data,
+                    },
+                    position,
+                )| StoredRecord {
+                    position,
+                    arrival_ms,
+                    partition_key,
+                    data,
+                },
+            )
             .collect();
         if count > 0 {
             match self.durability {
@@ -312,12 +327,7 @@ impl Catalog for SledStore {
         ready(load())
     }
 
-    fn put_stream(
-        &self,
-        stream: u64,
-        expected: Option<u64>,
-        doc: Vec<u8>,
-    ) -> StoreFuture<'_, u64> {
+    fn put_stream(&self, stream: u64, expected: Option<u64>, doc: Vec<u8>) -> StoreFuture<'_, u64> {
         let write = || -> Result<u64> {
             let mut revisions = self.revisions();
             let current = revisions.get(&stream).copied();

@@ -13,12 +13,12 @@ fn key(stream: u64, shard: u32) -> ShardKey {
     ShardKey { stream, shard }
 }
 
-fn rec(subseq: u64, size: usize) -> StoredRecord {
+fn rec(position: u64, size: usize) -> StoredRecord {
     StoredRecord {
-        subseq,
-        arrival_ms: 1_000 + subseq as i64,
-        partition_key: format!("pk-{subseq}"),
-        data: (0..size).map(|i| (subseq as usize + i) as u8).collect(),
+        position,
+        arrival_ms: 1_000 + position as i64,
+        partition_key: format!("pk-{position}"),
+        data: (0..size).map(|i| (position as usize + i) as u8).collect(),
     }
 }
 
@@ -35,7 +35,7 @@ fn expected_read(
 ) -> Vec<u64> {
     let mut out = Vec::new();
     let mut total = 0usize;
-    for r in records.iter().filter(|r| r.subseq >= from) {
+    for r in records.iter().filter(|r| r.position >= from) {
         let size = r.partition_key.len() + r.data.len();
         if out.len() >= max_records
             || (!out.is_empty() && (total >= max_bytes || total + size > max_bytes))
@@ -43,7 +43,7 @@ fn expected_read(
             break;
         }
         total += size;
-        out.push(r.subseq);
+        out.push(r.position);
     }
     out
 }
@@ -120,21 +120,26 @@ fn journaled_records_survive_an_abort_and_deleted_streams_stay_deleted() {
     );
     for shard in 0..2u32 {
         let got = all(&store, key(1, shard));
-        let subseqs: Vec<u64> = got.iter().map(|r| r.subseq).collect();
+        let positions: Vec<u64> = got.iter().map(|r| r.position).collect();
         let want: Vec<u64> = (1..=acked[shard as usize]).collect();
-        assert_eq!(subseqs, want, "shard {shard}");
+        assert_eq!(positions, want, "shard {shard}");
         for r in &got {
             let size = r.data.len();
-            assert_eq!(r, &rec(r.subseq, size), "shard {shard} record {}", r.subseq);
+            assert_eq!(
+                r,
+                &rec(r.position, size),
+                "shard {shard} record {}",
+                r.position
+            );
         }
         assert_eq!(
-            store.last_subseq(key(1, shard)).unwrap(),
+            store.last_position(key(1, shard)).unwrap(),
             Some(acked[shard as usize])
         );
     }
-    let back: Vec<u64> = all(&store, key(2, 0)).iter().map(|r| r.subseq).collect();
+    let back: Vec<u64> = all(&store, key(2, 0)).iter().map(|r| r.position).collect();
     assert!(back.is_empty(), "deleted stream came back: {back:?}");
-    assert_eq!(store.last_subseq(key(2, 0)).unwrap(), None);
+    assert_eq!(store.last_position(key(2, 0)).unwrap(), None);
     drop(store);
     // The open replayed and checkpointed: a second open has nothing left to replay.
     let store = Store::open(dir.path()).unwrap();
@@ -176,7 +181,7 @@ fn reads_join_memory_and_engine_within_the_limits() {
                     .read(shard, from, max_records, max_bytes)
                     .unwrap()
                     .iter()
-                    .map(|r| r.subseq)
+                    .map(|r| r.position)
                     .collect();
                 assert_eq!(
                     got,
@@ -186,7 +191,7 @@ fn reads_join_memory_and_engine_within_the_limits() {
             }
         }
     }
-    assert_eq!(store.last_subseq(shard).unwrap(), Some(next));
+    assert_eq!(store.last_position(shard).unwrap(), Some(next));
     assert_eq!(
         store.first_record_position(shard).unwrap(),
         Some((2, 1_002))
@@ -202,11 +207,11 @@ fn reads_join_memory_and_engine_within_the_limits() {
     // Trimming reaches records that were still in memory.
     let cutoff = 1_000 + next as i64 - 5;
     while !store.trim_before_time(shard, cutoff, 1000).unwrap().done {}
-    let left: Vec<u64> = all(&store, shard).iter().map(|r| r.subseq).collect();
+    let left: Vec<u64> = all(&store, shard).iter().map(|r| r.position).collect();
     assert_eq!(left, ((next - 5)..=next).collect::<Vec<u64>>());
     assert_eq!(
         store
-            .first_subseq_at_or_after_time(shard, cutoff + 2)
+            .first_position_at_or_after_time(shard, cutoff + 2)
             .unwrap(),
         Some(next - 3)
     );
@@ -216,7 +221,7 @@ fn reads_join_memory_and_engine_within_the_limits() {
         .unwrap();
     while !store.delete_stream_records(7, 1000).unwrap().done {}
     assert!(all(&store, shard).is_empty());
-    assert_eq!(store.last_subseq(shard).unwrap(), None);
+    assert_eq!(store.last_position(shard).unwrap(), None);
 }
 
 /// Settling then aborting: the records are in the engine's files, the journal is empty.
@@ -250,8 +255,8 @@ fn settled_records_need_no_replay() {
     assert!(!status.success(), "the child must abort");
     let store = Store::open(dir.path()).unwrap();
     assert_eq!(store.replayed_from_journal(), 0);
-    let subseqs: Vec<u64> = all(&store, key(1, 0)).iter().map(|r| r.subseq).collect();
-    assert_eq!(subseqs, vec![1, 2]);
+    let positions: Vec<u64> = all(&store, key(1, 0)).iter().map(|r| r.position).collect();
+    assert_eq!(positions, vec![1, 2]);
 }
 
 #[test]
@@ -274,7 +279,7 @@ fn appends_after_a_stream_deletion_began_are_dropped() {
     store.append(key(1, 1), &[rec(1, 5).as_new()]).unwrap();
     assert!(all(&store, key(1, 0)).is_empty());
     assert!(all(&store, key(1, 1)).is_empty());
-    assert_eq!(store.last_subseq(key(1, 0)).unwrap(), None);
+    assert_eq!(store.last_position(key(1, 0)).unwrap(), None);
     assert_eq!(
         all(&store, key(2, 0)).len(),
         2,

@@ -55,7 +55,7 @@ fn check_bounded(removed: usize, done: bool, eligible: usize, max: usize, what: 
 #[derive(Default)]
 struct ShardModel {
     records: BTreeMap<u64, StoredRecord>,
-    /// Highest subseq ever appended (what `last_subseq` must report).
+    /// Highest position ever appended (what `last_position` must report).
     last: Option<u64>,
     last_arrival: i64,
 }
@@ -206,7 +206,7 @@ fn append(store: &Store, model: &mut Model, rng: &mut StdRng, key: ShardKey) {
         };
         let data: Vec<u8> = (0..data_len).map(|_| rng.gen()).collect();
         owned.push(StoredRecord {
-            subseq: next,
+            position: next,
             arrival_ms: arrival,
             partition_key: random_string(rng, pk_len),
             data,
@@ -224,10 +224,10 @@ fn append(store: &Store, model: &mut Model, rng: &mut StdRng, key: ShardKey) {
         store.append_durably(vec![(key, owned.clone())]).unwrap();
     }
     let shard = model.shard(key);
-    shard.last = owned.last().map(|r| r.subseq);
+    shard.last = owned.last().map(|r| r.position);
     shard.last_arrival = arrival;
     for r in owned {
-        shard.records.insert(r.subseq, r);
+        shard.records.insert(r.position, r);
     }
 }
 
@@ -238,7 +238,7 @@ fn trim(store: &Store, model: &mut Model, key: ShardKey, cutoff: i64, max: usize
         .records
         .values()
         .take_while(|r| r.arrival_ms < cutoff)
-        .map(|r| r.subseq)
+        .map(|r| r.position)
         .collect();
     let what = format!("trim_before_time({key:?}, {cutoff}, {max})");
     let removed = check_bounded(report.removed, report.done, old.len(), max, &what);
@@ -252,9 +252,9 @@ fn check_shard(store: &Store, model: &Model, key: ShardKey) {
     let empty = ShardModel::default();
     let shard = model.shards.get(&key).unwrap_or(&empty);
     assert_eq!(
-        store.last_subseq(key).unwrap(),
+        store.last_position(key).unwrap(),
         shard.last,
-        "last_subseq {key:?}"
+        "last_position {key:?}"
     );
     assert_eq!(
         store.first_record_position(key).unwrap(),
@@ -262,7 +262,7 @@ fn check_shard(store: &Store, model: &Model, key: ShardKey) {
             .records
             .values()
             .next()
-            .map(|r| (r.subseq, r.arrival_ms)),
+            .map(|r| (r.position, r.arrival_ms)),
         "first_record_position {key:?}"
     );
     let bytes: usize = shard
@@ -330,7 +330,7 @@ fn run(seed: u64, ops: usize) {
             if let Some(key) = candidate {
                 while !trim(&store, &mut model, key, i64::MAX, 3).done {}
                 assert_eq!(store.shard_stats(key).unwrap(), (0, 0));
-                assert!(store.last_subseq(key).unwrap().is_some());
+                assert!(store.last_position(key).unwrap().is_some());
                 emptied_before_reopen += 1;
             }
             check_everything(&store, &model);
@@ -397,12 +397,12 @@ fn run(seed: u64, ops: usize) {
                     s.records
                         .values()
                         .find(|r| r.arrival_ms >= ts)
-                        .map(|r| r.subseq)
+                        .map(|r| r.position)
                 });
                 assert_eq!(
-                    store.first_subseq_at_or_after_time(key, ts).unwrap(),
+                    store.first_position_at_or_after_time(key, ts).unwrap(),
                     want,
-                    "first_subseq_at_or_after_time({key:?}, {ts})"
+                    "first_position_at_or_after_time({key:?}, {ts})"
                 );
             }
             85..=94 => check_shard(&store, &model, key),
@@ -452,7 +452,7 @@ fn high_water_survives_full_trim_and_restart() {
         let store = Store::open(dir.path()).unwrap();
         let recs: Vec<_> = (10..20)
             .map(|i| NewRecord {
-                subseq: i,
+                position: i,
                 arrival_ms: i as i64,
                 partition_key: "p",
                 data: b"x",
@@ -468,13 +468,13 @@ fn high_water_survives_full_trim_and_restart() {
             }
         );
         assert_eq!(store.first_record_position(key).unwrap(), None);
-        assert_eq!(store.last_subseq(key).unwrap(), Some(19));
+        assert_eq!(store.last_position(key).unwrap(), Some(19));
         store.flush().unwrap();
     }
     let store = Store::open(dir.path()).unwrap();
-    assert_eq!(store.last_subseq(key).unwrap(), Some(19));
+    assert_eq!(store.last_position(key).unwrap(), Some(19));
     assert_eq!(store.shard_stats(key).unwrap(), (0, 0));
-    assert_eq!(store.last_subseq(other).unwrap(), Some(10));
+    assert_eq!(store.last_position(other).unwrap(), Some(10));
 
     // Deleting the stream drops the marks too.
     assert_eq!(
@@ -484,8 +484,8 @@ fn high_water_survives_full_trim_and_restart() {
             done: true
         }
     );
-    assert_eq!(store.last_subseq(key).unwrap(), None);
-    assert_eq!(store.last_subseq(other).unwrap(), None);
+    assert_eq!(store.last_position(key).unwrap(), None);
+    assert_eq!(store.last_position(other).unwrap(), None);
 }
 
 #[test]
@@ -510,7 +510,7 @@ fn rapid_reopen_of_the_same_directory() {
         let store = Store::open(dir.path()).unwrap();
         assert_eq!(
             store
-                .last_subseq(ShardKey {
+                .last_position(ShardKey {
                     stream: 1,
                     shard: 0
                 })
@@ -524,7 +524,7 @@ fn rapid_reopen_of_the_same_directory() {
                     shard: 0,
                 },
                 &[NewRecord {
-                    subseq: i,
+                    position: i,
                     arrival_ms: 0,
                     partition_key: "k",
                     data: b"",
@@ -570,7 +570,7 @@ fn clones_share_data_across_threads() {
                         .append(
                             key,
                             &[NewRecord {
-                                subseq: i,
+                                position: i,
                                 arrival_ms: i as i64,
                                 partition_key: "k",
                                 data: b"d",

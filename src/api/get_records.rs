@@ -4,8 +4,7 @@ use crate::protocol::model::{ChildShard, GetRecordsInput, GetRecordsOutput, Reco
 use crate::protocol::types::{Blob, Timestamp};
 use crate::streams::iterator::{amz_time, ShardIterator};
 use crate::streams::sequence::{shard_id, SequenceNumber};
-use crate::streams::{ShardMeta, Stream, ITERATOR_TTL_MS};
-use shard_store::StoredRecord;
+use crate::streams::{ShardMeta, StoredRecord, Stream, ITERATOR_TTL_MS};
 
 const DEFAULT_LIMIT: usize = 10_000;
 
@@ -31,7 +30,7 @@ pub async fn get_records(ctx: &Ctx, input: GetRecordsInput) -> Result<GetRecords
         .shard(iterator.shard_index)
         .ok_or_else(|| ctx.shard_not_found(&stream.name, &sid))?;
     let limit = input.limit.map_or(DEFAULT_LIMIT, |l| l as usize);
-    let outcome = ctx.read(&stream, &shard, iterator.position, limit)?;
+    let outcome = ctx.read(&stream, &shard, iterator.position, limit).await?;
     let records = record_shapes(&stream, shard.index, outcome.records);
     let next_shard_iterator = outcome.next_position.map(|position| {
         ShardIterator {
@@ -64,7 +63,7 @@ pub(crate) fn record_shapes(
             sequence_number: SequenceNumber {
                 stream_id: stream.id,
                 shard_index,
-                position: r.subseq,
+                position: r.position,
                 arrival_ms: r.arrival_ms,
             }
             .to_string(),

@@ -5,14 +5,9 @@ use crate::protocol::types::Timestamp;
 use crate::streams::iterator::ShardIterator;
 use crate::streams::sequence::{parse_shard_id, shard_id, SequenceNumber};
 use crate::streams::{Shard, Stream};
-use std::sync::Arc;
 
 /// The shard a request names, or AWS's ResourceNotFoundException.
-pub(crate) fn find_shard(
-    ctx: &Ctx,
-    stream: &Stream,
-    requested: &str,
-) -> Result<Arc<Shard>, ApiError> {
+pub(crate) fn find_shard(ctx: &Ctx, stream: &Stream, requested: &str) -> Result<Shard, ApiError> {
     parse_shard_id(requested)
         .and_then(|i| stream.shard(i))
         .ok_or_else(|| ctx.shard_not_found(&stream.name, requested))
@@ -20,7 +15,7 @@ pub(crate) fn find_shard(
 
 /// Where a reader starts, for the five iterator types; shared with SubscribeToShard's
 /// StartingPosition. `operation` names the caller in AWS's messages.
-pub(crate) fn starting_position(
+pub(crate) async fn starting_position(
     ctx: &Ctx,
     stream: &Stream,
     shard: &Shard,
@@ -64,7 +59,7 @@ pub(crate) fn starting_position(
         }
         _ if sequence_number.is_some() && kind != "AT_TIMESTAMP" => Err(must_either("also a")),
         "TRIM_HORIZON" => Ok(0),
-        "LATEST" => Ok(shard.visible() + 1),
+        "LATEST" => ctx.latest_position(shard).await,
         _ => {
             // AT_TIMESTAMP
             let ts = timestamp.ok_or_else(|| {
@@ -78,10 +73,7 @@ pub(crate) fn starting_position(
                     ts.0
                 )));
             }
-            Ok(ctx
-                .store
-                .first_subseq_at_or_after_time(shard.key, ts.0)?
-                .unwrap_or_else(|| shard.visible() + 1))
+            ctx.position_at_time(shard, ts.0).await
         }
     }
 }
@@ -100,7 +92,8 @@ pub async fn get_shard_iterator(
         input.starting_sequence_number.as_deref(),
         input.timestamp,
         "GetShardIterator",
-    )?;
+    )
+    .await?;
     let iterator = ShardIterator {
         stream_name: stream.name.clone(),
         stream_id: stream.id,

@@ -17,20 +17,15 @@ use crate::error::ApiError;
 use crate::protocol::subscribe_model::{SubscribeToShardEvent, SubscribeToShardInput};
 use crate::protocol::{decode, encode, eventstream, render_error, Encoding};
 use crate::streams::sequence::SequenceNumber;
-use crate::streams::{Shard, Stream, SubscriptionLease};
+use crate::streams::subscriptions::SUBSCRIPTION_MS;
+use crate::streams::{Shard, Stream};
 use bytes::Bytes;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, Notify};
 
-pub const SUBSCRIPTION_MS: i64 = 300_000;
-/// A newer subscription within this window of the current one is refused.
-pub const TAKEOVER_MS: i64 = 5_000;
 /// Records per event; AWS caps an event's data by the shard's 2 MiB/s read rate.
 const EVENT_RECORDS: usize = 10_000;
-
-static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
 /// Validates the request, claims the (consumer, shard) slot and starts streaming.
 pub async fn start(
@@ -51,30 +46,9 @@ pub async fn start(
         start_at.sequence_number.as_deref(),
         start_at.timestamp,
         "SubscribeToShard",
-    )?;
-    let now = ctx.now();
-    let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
-    let cancel = Arc::new(Notify::new());
-    {
-        let mut subs = ctx.subscriptions.lock().unwrap();
-        let key = (consumer_arn.clone(), shard.index);
-        if let Some(old) = subs.get(&key) {
-            if now - old.started_ms < TAKEOVER_MS {
-                return Err(ApiError::ResourceInUse(format!(
-                    "Another active subscription exists for this consumer: {consumer_arn}"
-                )));
-            }
-            old.cancel.notify_one();
-        }
-        subs.insert(
-            key,
-            SubscriptionLease {
-                id,
-                started_ms: now,
-                cancel: cancel.clone(),
-            },
-        );
-    }
+    )
+    .await?;
+    let claim = ctx.claim_subscription(&consumer_arn, shard.index)?;
     // A small buffer: the task reads ahead at most a couple of events.
     let (tx, rx) = mpsc::channel(2);
     tokio::spawn(async move {
@@ -86,12 +60,9 @@ pub async fn start(
             consumer_arn: consumer_arn.clone(),
             tx,
         };
-        sub.run(position, now, cancel).await;
-        let mut subs = ctx.subscriptions.lock().unwrap();
-        let key = (consumer_arn, sub.shard.index);
-        if subs.get(&key).is_some_and(|l| l.id == id) {
-            subs.remove(&key);
-        }
+        sub.run(position, claim.started_ms, claim.cancel.clone())
+            .await;
+        ctx.release_subscription(&consumer_arn, sub.shard.index, &claim);
     });
     Ok(rx)
 }
@@ -99,7 +70,7 @@ pub async fn start(
 struct Subscription {
     ctx: Arc<Ctx>,
     stream: Arc<Stream>,
-    shard: Arc<Shard>,
+    shard: Shard,
     encoding: Encoding,
     consumer_arn: String,
     tx: mpsc::Sender<Bytes>,
@@ -118,7 +89,13 @@ impl Subscription {
             return;
         }
         let heartbeat = Duration::from_millis(self.ctx.config.subscribe_heartbeat_ms.max(1));
-        let mut visible = self.shard.subscribe();
+        let mut visible = match self.ctx.watch_shard(&self.shard) {
+            Ok(rx) => rx,
+            Err(e) => {
+                self.fail(&e).await;
+                return;
+            }
+        };
         loop {
             if self.ctx.now() - started_ms >= SUBSCRIPTION_MS {
                 return;
@@ -132,6 +109,7 @@ impl Subscription {
             let outcome = match self
                 .ctx
                 .read(&self.stream, &self.shard, position, EVENT_RECORDS)
+                .await
             {
                 Ok(o) => o,
                 Err(e) => {

@@ -1,17 +1,15 @@
 //! Resharding: SplitShard, MergeShards and UpdateShardCount.
 //!
 //! A reshard is applied at once (the stream then reports UPDATING for the configured delay):
-//! the parents' writers are closed under their locks, so a parent's last position — its
-//! EndingSequenceNumber — is exact and nothing is appended after it; the new metadata is written
-//! to the store before any child can take a record, so a durable child record implies durable
-//! metadata. UpdateShardCount is expressed as splits then merges, with short-lived
+//! the parents are closed in the shard log, so a parent's last position — its
+//! EndingSequenceNumber — is exact and nothing is appended after it; the new metadata is durable
+//! in the catalogue before any child can take a record, so a durable child record implies
+//! durable metadata. UpdateShardCount is expressed as splits then merges, with short-lived
 //! intermediate shards where the uniform target does not line up with the current shards, as
 //! AWS does.
 
 use super::sequence::{parse_shard_id, shard_id};
-use super::{
-    Registry, Shard, ShardClosed, ShardMeta, Stream, StreamMeta, StreamMode, StreamStatus,
-};
+use super::{Registry, ShardClosed, ShardMeta, Stream, StreamMeta, StreamMode, StreamStatus};
 use crate::error::ApiError;
 use shard_store::ShardKey;
 use std::sync::Arc;
@@ -150,8 +148,8 @@ impl Registry {
         Ok(())
     }
 
-    /// Runs `plan` on a copy of the metadata, then closes writers, stores the new metadata,
-    /// opens the new shards and waits for durability.
+    /// Runs `plan` on a copy of the metadata, then closes the parents, stores the new metadata
+    /// durably and only then opens the new shards.
     async fn reshard<R>(
         &self,
         stream: &Arc<Stream>,
@@ -174,32 +172,23 @@ impl Registry {
         if self.config.update_delay_ms > 0 {
             edit.meta.updating_until_ms = Some(now + self.config.update_delay_ms);
         }
-        let runtime: Vec<Arc<Shard>> = stream.shards.read().unwrap().clone();
         for &index in &edit.closing {
-            let mut w = runtime[index as usize].writer.lock().unwrap();
-            w.closed = true;
+            let key = ShardKey {
+                stream: edit.meta.id,
+                shard: index,
+            };
+            let ending_position = self.log.close(key).await?;
             edit.meta.shards[index as usize].closed = Some(ShardClosed {
                 at_ms: now,
-                ending_position: w.next_position - 1,
+                ending_position,
             });
         }
-        let doc = serde_json::to_vec(&edit.meta).map_err(ApiError::internal)?;
-        self.store
-            .put_stream_meta(edit.meta.id, &doc)
-            .map_err(ApiError::from)?;
-        {
-            let mut shards = stream.shards.write().unwrap();
-            for s in &edit.meta.shards[existing..] {
-                let key = ShardKey {
-                    stream: edit.meta.id,
-                    shard: s.index,
-                };
-                shards.push(Arc::new(Shard::new(key, 0, s.closed.is_some())));
-            }
-            *stream.meta.write().unwrap() = edit.meta;
-        }
-        stream.rebuild_routes();
-        self.commit.durable().await.map_err(ApiError::internal)?;
+        // Children take records only once the metadata naming them is durable: writers that
+        // met a closed parent wait for these routes.
+        let revision = self
+            .persist_meta(&edit.meta, Some(stream.revision()))
+            .await?;
+        stream.replace(edit.meta, revision);
         Ok(out)
     }
 

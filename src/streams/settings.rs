@@ -12,6 +12,7 @@ use super::consumers::{parse_consumer_arn, ConsumerMeta};
 use super::{arn, Registry, Stream};
 use crate::error::ApiError;
 use serde::{Deserialize, Serialize};
+use shard_store::{Catalog, StoreError};
 use std::sync::Arc;
 
 pub const ACCOUNT_SETTINGS_KEY: &str = "account-settings";
@@ -104,10 +105,22 @@ impl BillingCommitment {
     }
 }
 
+/// The account settings document, kept in the catalogue under [`ACCOUNT_SETTINGS_KEY`] and in
+/// the registry's memory.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-struct AccountSettings {
+pub struct AccountSettings {
     #[serde(default)]
     commitment: BillingCommitment,
+}
+
+impl AccountSettings {
+    pub(super) async fn load(catalog: &dyn Catalog) -> Result<AccountSettings, StoreError> {
+        match catalog.setting(ACCOUNT_SETTINGS_KEY).await? {
+            Some(doc) => serde_json::from_slice(&doc)
+                .map_err(|e| StoreError::Corrupt(format!("account settings: {e}"))),
+            None => Ok(AccountSettings::default()),
+        }
+    }
 }
 
 /// Warm throughput of an on-demand stream: the target applies once `ready_at_ms` is reached
@@ -136,16 +149,16 @@ pub enum Resource {
 }
 
 impl Registry {
-    fn account_settings(&self) -> Result<AccountSettings, ApiError> {
-        match self.store.get_setting(ACCOUNT_SETTINGS_KEY)? {
-            Some(doc) => serde_json::from_slice(&doc).map_err(ApiError::internal),
-            None => Ok(AccountSettings::default()),
-        }
+    fn account_settings(&self) -> AccountSettings {
+        self.settings
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// The account's minimum throughput billing commitment as of now.
     pub fn billing_commitment(&self) -> Result<BillingCommitment, ApiError> {
-        Ok(self.account_settings()?.commitment.at(self.now()))
+        Ok(self.account_settings().commitment.at(self.now()))
     }
 
     /// UpdateAccountSettings: enables or disables the commitment and makes it durable.
@@ -155,7 +168,7 @@ impl Registry {
     ) -> Result<BillingCommitment, ApiError> {
         let _guard = self.control.lock().await;
         let now = self.now();
-        let mut settings = self.account_settings()?;
+        let mut settings = self.account_settings();
         let current = settings.commitment.clone().at(now);
         settings.commitment = if enable {
             current.enable(now)
@@ -163,9 +176,10 @@ impl Registry {
             current.disable(now)
         };
         let doc = serde_json::to_vec(&settings).map_err(ApiError::internal)?;
-        self.store.put_setting(ACCOUNT_SETTINGS_KEY, &doc)?;
-        self.commit.durable().await.map_err(ApiError::internal)?;
-        Ok(settings.commitment)
+        self.catalog.put_setting(ACCOUNT_SETTINGS_KEY, doc).await?;
+        let commitment = settings.commitment.clone();
+        *self.settings.write().unwrap_or_else(|p| p.into_inner()) = settings;
+        Ok(commitment)
     }
 
     /// Resolves a stream or consumer ARN (model pattern `arn:aws.*:kinesis:.*:\d{12}:.*stream/\S+`).

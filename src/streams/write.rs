@@ -1,0 +1,109 @@
+//! The write path: PutRecord and PutRecords route each record to the open shard that holds its
+//! hash key and hand each shard's run to the shard log, which assigns positions and answers
+//! once the records are durable.
+//!
+//! Invariants:
+//! - Records of one request keep their order within each shard (one run per shard, in entry
+//!   order), and results come back in entry order.
+//! - A run that meets a shard closed by a concurrent reshard is written nowhere; its records
+//!   are routed again once the new routes are published, so a record is never lost to a
+//!   reshard and never written to a closed shard.
+
+use super::sequence::SequenceNumber;
+use super::stream::{route, Shard, Stream};
+use super::Registry;
+use crate::error::ApiError;
+use shard_store::{RecordIn, Run, RunOutcome};
+
+/// A record to put, owned so that the shard log takes its bytes without copying them.
+pub struct PutEntry {
+    pub hash: u128,
+    pub partition_key: String,
+    pub data: Vec<u8>,
+}
+
+impl Registry {
+    /// Appends records to their shards and returns once they are durable (per the durability
+    /// setting). Results are in entry order.
+    pub async fn put(
+        &self,
+        stream: &Stream,
+        entries: Vec<PutEntry>,
+        ordering_floor: Option<SequenceNumber>,
+    ) -> Result<Vec<SequenceNumber>, ApiError> {
+        let mut results = vec![
+            SequenceNumber {
+                stream_id: stream.id,
+                shard_index: 0,
+                position: 0,
+                arrival_ms: 0,
+            };
+            entries.len()
+        ];
+        let hashes: Vec<u128> = entries.iter().map(|e| e.hash).collect();
+        let mut pending: Vec<(usize, RecordIn)> = entries
+            .into_iter()
+            .map(|e| RecordIn {
+                partition_key: e.partition_key,
+                data: e.data,
+            })
+            .enumerate()
+            .collect();
+        while !pending.is_empty() {
+            let (routes, mut republished) = stream.routes();
+            // One run per shard, entries in order within each.
+            let mut groups: Vec<(Shard, Vec<usize>, Run)> = Vec::new();
+            for (i, record) in pending.drain(..) {
+                let hash = hashes[i];
+                let shard = route(&routes, hash).ok_or_else(|| {
+                    ApiError::internal(format!("no open shard covers hash {hash}"))
+                })?;
+                match groups.iter_mut().find(|(s, _, _)| *s == shard) {
+                    Some((_, members, run)) => {
+                        members.push(i);
+                        run.records.push(record);
+                    }
+                    None => {
+                        let after = ordering_floor
+                            .filter(|f| f.stream_id == stream.id && f.shard_index == shard.index)
+                            .map(|f| f.position);
+                        let run = Run {
+                            shard: shard.key,
+                            records: vec![record],
+                            after,
+                        };
+                        groups.push((shard, vec![i], run));
+                    }
+                }
+            }
+            let (shards, runs): (Vec<(Shard, Vec<usize>)>, Vec<Run>) = groups
+                .into_iter()
+                .map(|(shard, members, run)| ((shard, members), run))
+                .unzip();
+            let outcomes = self.log.append(runs, self.now()).await?;
+            for ((shard, members), outcome) in shards.into_iter().zip(outcomes) {
+                match outcome {
+                    RunOutcome::Appended { first, arrival_ms } => {
+                        for (position, i) in (first..).zip(members) {
+                            results[i] = SequenceNumber {
+                                stream_id: stream.id,
+                                shard_index: shard.index,
+                                position,
+                                arrival_ms,
+                            };
+                        }
+                    }
+                    RunOutcome::Closed { records } => {
+                        // Resharding closed the shard; the new routes are published once
+                        // the metadata naming the children is durable.
+                        pending.extend(members.into_iter().zip(records));
+                    }
+                }
+            }
+            if !pending.is_empty() {
+                let _ = republished.changed().await;
+            }
+        }
+        Ok(results)
+    }
+}
