@@ -338,11 +338,6 @@ impl Registry {
         self.log.stats(key).await
     }
 
-    /// The highest visible position of a shard, by key (0: none).
-    pub async fn last_position(&self, key: ShardKey) -> Result<u64, StoreError> {
-        self.log.last_position(key).await
-    }
-
     /// Makes everything written so far durable (shutdown).
     pub async fn sync(&self) -> Result<(), StoreError> {
         self.log.sync().await
