@@ -117,16 +117,14 @@ impl GroupCommit {
 
     /// Waits until everything queued or written to the store before this call is durable.
     pub(crate) async fn durable(&self) -> Result<()> {
-        self.wait(true).await
+        self.ticket(true).wait().await
     }
 
-    /// Waits until everything queued before this call is durable: what appends wait for.
-    pub(crate) async fn records_durable(&self) -> Result<()> {
-        self.wait(false).await
-    }
-
-    async fn wait(&self, whole_store: bool) -> Result<()> {
-        let (ticket, asleep) = {
+    /// Takes a ticket now: it is done once everything queued before this call is durable
+    /// (with `whole_store`, also everything written to the store directly). Taken at once
+    /// rather than when first awaited, so queued records never wait for someone else's ticket.
+    pub(crate) fn ticket(&self, whole_store: bool) -> Ticket {
+        let (number, asleep) = {
             let mut q = self.shared.queue();
             q.tickets += 1;
             q.wanted = true;
@@ -136,14 +134,29 @@ impl GroupCommit {
         if asleep {
             self.shared.wake.notify_one();
         }
-        let mut rx = self.flushed.clone();
+        Ticket {
+            number,
+            flushed: self.flushed.clone(),
+        }
+    }
+}
+
+/// A place in the flusher's order; see [`GroupCommit::ticket`].
+pub(crate) struct Ticket {
+    number: u64,
+    flushed: watch::Receiver<Flushed>,
+}
+
+impl Ticket {
+    /// Resolves once the flusher's cycle covering this ticket is done, with its error if any.
+    pub(crate) async fn wait(mut self) -> Result<()> {
         loop {
-            match &*rx.borrow_and_update() {
-                Ok(done) if *done >= ticket => return Ok(()),
+            match &*self.flushed.borrow_and_update() {
+                Ok(done) if *done >= self.number => return Ok(()),
                 Ok(_) => {}
                 Err(e) => return Err(e.clone()),
             }
-            if rx.changed().await.is_err() {
+            if self.flushed.changed().await.is_err() {
                 return Err(StoreError::Io("the group commit has stopped".into()));
             }
         }

@@ -207,9 +207,9 @@ impl ShardLog for SledStore {
             return ready(Ok(outcomes));
         }
         // The flusher publishes the new positions to readers once they are durable.
-        let commit = self.commit.clone();
+        let ticket = self.commit.ticket(false);
         Box::pin(async move {
-            commit.records_durable().await?;
+            ticket.wait().await?;
             Ok(outcomes)
         })
     }
@@ -339,10 +339,10 @@ impl Catalog for SledStore {
             revisions.insert(stream, revision);
             Ok(revision)
         };
-        let written = write();
+        let written = write().map(|revision| (revision, self.commit.ticket(true)));
         Box::pin(async move {
-            let revision = written?;
-            self.commit.durable().await?;
+            let (revision, ticket) = written?;
+            ticket.wait().await?;
             Ok(revision)
         })
     }
@@ -360,11 +360,11 @@ impl Catalog for SledStore {
     }
 
     fn put_setting(&self, name: &str, value: Vec<u8>) -> StoreFuture<'_, ()> {
-        let written = self.store.put_setting(name, &value);
-        Box::pin(async move {
-            written?;
-            self.commit.durable().await
-        })
+        let written = self
+            .store
+            .put_setting(name, &value)
+            .map(|()| self.commit.ticket(true));
+        Box::pin(async move { written?.wait().await })
     }
 
     fn iterator_key(&self) -> StoreFuture<'_, [u8; 32]> {

@@ -15,6 +15,9 @@ use super::Registry;
 use crate::error::ApiError;
 use shard_store::{RecordIn, Run, RunOutcome};
 
+/// How long a write waits for the routes of a reshard that closed its shard.
+const REROUTE_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// A record to put, owned so that the shard log takes its bytes without copying them.
 pub struct PutEntry {
     pub hash: u128,
@@ -101,7 +104,15 @@ impl Registry {
                 }
             }
             if !pending.is_empty() {
-                let _ = republished.changed().await;
+                // Bounded: a reshard whose metadata could not be stored leaves its parents
+                // closed with no new routes, and that must end in an error, not a hang.
+                let wait = tokio::time::timeout(REROUTE_WAIT, republished.changed()).await;
+                if !matches!(wait, Ok(Ok(()))) {
+                    return Err(ApiError::internal(format!(
+                        "stream {}: a shard was closed but no new routes were published",
+                        stream.name
+                    )));
+                }
             }
         }
         Ok(results)
