@@ -13,6 +13,7 @@
 //!
 //! rustls with the `ring` provider: no OpenSSL and no cmake.
 
+use crate::clock::{Clock, SystemClock};
 use rcgen::{
     BasicConstraints, Certificate, CertificateParams, DistinguishedName, DnType,
     ExtendedKeyUsagePurpose, IsCa, KeyPair, KeyUsagePurpose, SanType,
@@ -153,10 +154,12 @@ struct Material {
     server_key_pem: String,
 }
 
-/// `(year, month, day)` `days` from now, for rcgen's validity fields.
+/// `(year, month, day)` `days` from now, for rcgen's validity fields. Certificates are checked by
+/// clients against their real clock, so this is the wall clock, never a test's manual one.
 fn ymd_in_days(days: i64) -> (i32, u8, u8) {
     use chrono::Datelike;
-    let d = chrono::Utc::now() + chrono::Duration::days(days);
+    let now = chrono::DateTime::from_timestamp_millis(SystemClock.now_ms()).unwrap_or_default();
+    let d = now + chrono::Duration::days(days);
     (d.year(), d.month() as u8, d.day() as u8)
 }
 
@@ -295,7 +298,7 @@ fn read_server(cert_path: &Path, key_path: &Path, names: &[String]) -> Option<(V
     if !names.iter().all(covered) {
         return None;
     }
-    let renew_at = chrono::Utc::now().timestamp() + RENEW_BEFORE_DAYS * 86_400;
+    let renew_at = SystemClock.now_ms() / 1000 + RENEW_BEFORE_DAYS * 86_400;
     if params.not_after.unix_timestamp() < renew_at {
         return None;
     }
