@@ -13,7 +13,8 @@
 //! records" without walking the records, which is all trimming, `last_position` and the
 //! time search need for whole blocks.
 
-use crate::{Result, StoreError, FORMAT_VERSION};
+use crate::encoding::FORMAT_VERSION;
+use crate::{Result, StoreError};
 
 /// version + count + last position + first arrival + last arrival.
 pub(crate) const HEADER_LEN: usize = 1 + 4 + 8 + 8 + 8;

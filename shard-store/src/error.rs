@@ -1,0 +1,22 @@
+//! The store's errors: what failed, never how the engine spells it (sled stays private).
+
+use crate::StoreError;
+
+// Private on purpose: a pub `From<sled::Error>` would leak sled into the API.
+pub(crate) fn engine_err(e: sled::Error) -> StoreError {
+    match e {
+        sled::Error::Corruption { at, .. } => {
+            StoreError::Corrupt(format!("storage engine reported corruption at {at:?}"))
+        }
+        other => StoreError::Io(other.to_string()),
+    }
+}
+
+/// Says where a decoding error happened without repeating the variant's own prefix.
+pub(crate) fn with_context(e: StoreError, at: std::fmt::Arguments<'_>) -> StoreError {
+    match e {
+        StoreError::Corrupt(msg) => StoreError::Corrupt(format!("{at}: {msg}")),
+        StoreError::Io(msg) => StoreError::Io(format!("{at}: {msg}")),
+        StoreError::Conflict(msg) => StoreError::Conflict(format!("{at}: {msg}")),
+    }
+}
