@@ -243,18 +243,12 @@ async fn handle(registry: Arc<Registry>, req: Request<Incoming>) -> Response<Bod
         }
         let op = operation?;
         auth?;
-        if op == protocol::Operation::SubscribeToShard {
-            let events = api::subscribe_to_shard::start(registry.clone(), encoding, &body).await?;
-            return Ok(Answer::Events(events));
-        }
-        api::dispatch(&registry, op, encoding, &body)
-            .await
-            .map(Answer::Whole)
+        api::dispatch(&registry, op, encoding, &body).await
     }
     .await;
     match result {
-        Ok(Answer::Whole(bytes)) => respond(200, encoding.content_type(), bytes),
-        Ok(Answer::Events(events)) => {
+        Ok(api::Answer::Whole(bytes)) => respond(200, encoding.content_type(), bytes),
+        Ok(api::Answer::Events(events)) => {
             let mut resp = Response::new(Body::Right(EventBody(events)));
             let headers = resp.headers_mut();
             headers.insert(
@@ -266,11 +260,6 @@ async fn handle(registry: Arc<Registry>, req: Request<Incoming>) -> Response<Bod
         }
         Err(e) => error_response(encoding, &e),
     }
-}
-
-enum Answer {
-    Whole(Vec<u8>),
-    Events(tokio::sync::mpsc::Receiver<Bytes>),
 }
 
 /// A response body fed by a subscription task; it ends when the task drops its sender.

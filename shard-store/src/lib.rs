@@ -1,5 +1,11 @@
 //! Durable storage for kinesd: every shard's records plus the stream catalogue.
 //!
+//! The domain sees only the traits of [`log`]: [`ShardLog`] (records, positions, durability,
+//! visibility) and [`Catalog`] (stream documents by compare-and-set, ids, settings). The
+//! embedded engine, [`SledStore`], implements both over [`Store`] (sled, blocks and the
+//! journal, described below); a second engine implements the same traits and runs the same
+//! contract tests (`tests/contract.rs`).
+//!
 //! The API speaks kinesd's vocabulary only (streams, shards, sub-sequence numbers,
 //! arrival times); the embedded key-value engine (currently sled) never appears in a
 //! public signature so it can be replaced without touching the server.

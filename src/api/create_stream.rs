@@ -1,3 +1,5 @@
+use super::rules::tags::{check_tag_characters, check_tag_count};
+use super::rules::warm_throughput::{check_warm_throughput, set_warm_throughput};
 use super::Ctx;
 use crate::error::ApiError;
 use crate::protocol::model::{CreateStreamInput, Empty};
@@ -5,7 +7,6 @@ use crate::streams::StreamMode;
 
 /// AWS gives a new on-demand stream four shards.
 const ON_DEMAND_SHARDS: u32 = 4;
-pub(crate) const MAX_TAGS: usize = 50;
 
 pub async fn create_stream(ctx: &Ctx, input: CreateStreamInput) -> Result<Empty, ApiError> {
     let name = input.stream_name.unwrap_or_default();
@@ -32,15 +33,11 @@ pub async fn create_stream(ctx: &Ctx, input: CreateStreamInput) -> Result<Empty,
         }
     };
     let tags = input.tags.unwrap_or_default();
-    if tags.len() > MAX_TAGS {
-        return Err(ApiError::InvalidArgument(format!(
-            "Failed to add tags to stream {name} under account {} because a given stream cannot have more than {MAX_TAGS} tags associated with it.",
-            ctx.config.account_id
-        )));
-    }
-    super::add_tags_to_stream::check_tag_characters(ctx, &name, tags.iter())?;
+    // The count before the characters, unlike AddTagsToStream: AWS's order for each.
+    check_tag_count(ctx, "stream", &name, tags.len())?;
+    check_tag_characters(ctx, "stream", &name, tags.iter())?;
     if let Some(mibps) = input.warm_throughput_mibps {
-        super::warm_throughput::check_warm_throughput(ctx, &name, mode, mibps)?;
+        check_warm_throughput(ctx, &name, mode, mibps)?;
     }
     let stream = ctx
         .create_stream(
@@ -55,7 +52,7 @@ pub async fn create_stream(ctx: &Ctx, input: CreateStreamInput) -> Result<Empty,
         // Warm from the moment the stream turns ACTIVE.
         ctx.update_meta(&stream, |m| {
             let active_at = m.active_at_ms;
-            super::warm_throughput::set_warm_throughput(m, mibps, active_at, active_at);
+            set_warm_throughput(m, mibps, active_at, active_at);
             Ok(())
         })
         .await?;

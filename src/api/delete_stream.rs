@@ -11,7 +11,7 @@ pub async fn delete_stream(ctx: &Ctx, input: DeleteStreamInput) -> Result<Empty,
         // AWS's text (consumers go with the stream when EnforceConsumerDeletion is true).
         return Err(ApiError::ResourceInUse(format!(
             "DeleteStream can't delete {}:{} because there are consumers associated with this data stream. To delete {} anyway, set the EnforceConsumerDeletion parameter to true to force the deletion of all the consumers that are associated with it.",
-            ctx.config.account_id, stream.name, stream.name
+            ctx.config().account_id, stream.name, stream.name
         )));
     }
     ctx.delete_stream(&stream).await?;

@@ -1,4 +1,4 @@
-use super::describe_stream_consumer::resolve_consumer;
+use super::rules::consumers::resolve_consumer;
 use super::Ctx;
 use crate::error::ApiError;
 use crate::protocol::model::{ConsumerRefInput, Empty};

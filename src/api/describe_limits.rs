@@ -8,9 +8,9 @@ pub async fn describe_limits(
 ) -> Result<DescribeLimitsOutput, ApiError> {
     let (open_shards, on_demand) = ctx.usage();
     Ok(DescribeLimitsOutput {
-        shard_limit: ctx.config.shard_limit,
+        shard_limit: ctx.config().shard_limit,
         open_shard_count: open_shards,
         on_demand_stream_count: on_demand,
-        on_demand_stream_count_limit: ctx.config.on_demand_stream_limit,
+        on_demand_stream_count_limit: ctx.config().on_demand_stream_limit,
     })
 }

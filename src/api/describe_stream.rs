@@ -1,4 +1,5 @@
-use super::{encryption_type, enhanced_monitoring, shard_shape, stream_mode, Ctx};
+use super::rules::shapes::{encryption_type, enhanced_monitoring, shard_shape, stream_mode};
+use super::Ctx;
 use crate::error::ApiError;
 use crate::protocol::model::{DescribeStreamInput, DescribeStreamOutput, StreamDescription};
 use crate::protocol::types::Timestamp;

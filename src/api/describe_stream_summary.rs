@@ -1,4 +1,6 @@
-use super::{encryption_type, enhanced_monitoring, stream_mode, Ctx};
+use super::rules::shapes::{encryption_type, enhanced_monitoring, stream_mode};
+use super::rules::warm_throughput::warm_throughput_shape;
+use super::Ctx;
 use crate::error::ApiError;
 use crate::protocol::model::{
     DescribeStreamSummaryOutput, StreamDescriptionSummary, StreamRefInput,
@@ -26,7 +28,7 @@ pub async fn describe_stream_summary(
             open_shard_count: meta.open_shard_count() as i64,
             consumer_count: meta.live_consumers(now).count() as i64,
             max_record_size_in_kib: meta.max_record_size_kib,
-            warm_throughput: super::warm_throughput::warm_throughput_shape(&meta, now),
+            warm_throughput: warm_throughput_shape(&meta, now),
         },
     })
 }

@@ -2,7 +2,6 @@
 //! `update_delay_ms`, then ACTIVE. The KMS key id is stored, not checked against KMS; records
 //! read afterwards carry `EncryptionType: KMS` while a key is set.
 
-use super::state::check_active;
 use super::Ctx;
 use crate::error::ApiError;
 use crate::protocol::model::{Empty, StreamEncryptionInput};
@@ -21,10 +20,10 @@ async fn change_encryption(
     }
     let key = input.key_id.unwrap_or_default();
     let now = ctx.now();
-    let until = now + ctx.config.update_delay_ms.max(0);
-    let account = ctx.config.account_id.clone();
+    let until = now + ctx.config().update_delay_ms.max(0);
+    let account = ctx.config().account_id.clone();
     ctx.update_meta(&stream, |m| {
-        check_active(&account, m, now)?;
+        m.require_active(now, &account)?;
         m.encryption_key = start.then_some(key);
         m.updating_until_ms = Some(until);
         Ok(())

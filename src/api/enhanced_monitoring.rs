@@ -2,7 +2,6 @@
 //! before (current) and after (desired) the change; `ALL` stands for all seven metrics.
 //! Metrics are kept in the model's enum order.
 
-use super::state::check_active;
 use super::Ctx;
 use crate::error::ApiError;
 use crate::protocol::model::{EnhancedMonitoringInput, EnhancedMonitoringOutput, METRICS};
@@ -22,10 +21,10 @@ async fn change_monitoring(
     let all = requested.iter().any(|m| m == "ALL");
     let named = |m: &str| all || requested.iter().any(|r| r == m);
     let now = ctx.now();
-    let account = ctx.config.account_id.clone();
+    let account = ctx.config().account_id.clone();
     let (current, desired) = ctx
         .update_meta(&stream, |m| {
-            check_active(&account, m, now)?;
+            m.require_active(now, &account)?;
             let current = m.shard_level_metrics.clone();
             let desired: Vec<String> = all_metrics()
                 .filter(|metric| {

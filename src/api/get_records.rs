@@ -1,16 +1,16 @@
-use super::{encryption_type, hash_key_range, Ctx};
+use super::rules::shapes::{child_shard_shapes, record_shapes};
+use super::Ctx;
 use crate::error::ApiError;
-use crate::protocol::model::{ChildShard, GetRecordsInput, GetRecordsOutput, Record};
-use crate::protocol::types::{Blob, Timestamp};
+use crate::protocol::model::{GetRecordsInput, GetRecordsOutput};
 use crate::streams::iterator::{amz_time, ShardIterator};
-use crate::streams::sequence::{shard_id, SequenceNumber};
-use crate::streams::{ShardMeta, StoredRecord, Stream, ITERATOR_TTL_MS};
+use crate::streams::sequence::shard_id;
+use crate::streams::ITERATOR_TTL_MS;
 
 const DEFAULT_LIMIT: usize = 10_000;
 
 pub async fn get_records(ctx: &Ctx, input: GetRecordsInput) -> Result<GetRecordsOutput, ApiError> {
     let text = input.shard_iterator.unwrap_or_default();
-    let iterator = ShardIterator::decode(&text, &ctx.signer)
+    let iterator = ShardIterator::decode(&text, ctx.signer())
         .ok_or_else(|| ApiError::InvalidArgument("Invalid ShardIterator.".into()))?;
     let now = ctx.now();
     if now.saturating_sub(iterator.issued_ms) > ITERATOR_TTL_MS {
@@ -38,7 +38,7 @@ pub async fn get_records(ctx: &Ctx, input: GetRecordsInput) -> Result<GetRecords
             issued_ms: now,
             ..iterator.clone()
         }
-        .encode(&ctx.signer)
+        .encode(ctx.signer())
     });
     let child_shards = outcome.child_shards.as_deref().map(child_shard_shapes);
     Ok(GetRecordsOutput {
@@ -47,47 +47,4 @@ pub async fn get_records(ctx: &Ctx, input: GetRecordsInput) -> Result<GetRecords
         millis_behind_latest: outcome.millis_behind_latest,
         child_shards,
     })
-}
-
-/// Stored records as the API's `Record` shape (GetRecords and SubscribeToShard).
-pub(crate) fn record_shapes(
-    stream: &Stream,
-    shard_index: u32,
-    stored: Vec<StoredRecord>,
-) -> Vec<Record> {
-    let encryption = stream
-        .with_meta(|m| (encryption_type(m) != "NONE").then(|| encryption_type(m).to_string()));
-    stored
-        .into_iter()
-        .map(|r| Record {
-            sequence_number: SequenceNumber {
-                stream_id: stream.id,
-                shard_index,
-                position: r.position,
-                arrival_ms: r.arrival_ms,
-            }
-            .to_string(),
-            approximate_arrival_timestamp: Timestamp(r.arrival_ms),
-            data: Blob(r.data),
-            partition_key: r.partition_key,
-            encryption_type: encryption.clone(),
-        })
-        .collect()
-}
-
-/// The `ChildShards` of a closed shard's end.
-pub(crate) fn child_shard_shapes(children: &[ShardMeta]) -> Vec<ChildShard> {
-    children
-        .iter()
-        .map(|c| ChildShard {
-            shard_id: shard_id(c.index),
-            parent_shards: c
-                .parent
-                .iter()
-                .chain(&c.adjacent_parent)
-                .map(|p| shard_id(*p))
-                .collect(),
-            hash_key_range: hash_key_range(c),
-        })
-        .collect()
 }

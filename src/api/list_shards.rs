@@ -1,4 +1,6 @@
-use super::{shard_shape, tokens, Ctx};
+use super::rules::paging as tokens;
+use super::rules::shapes::shard_shape;
+use super::Ctx;
 use crate::error::ApiError;
 use crate::protocol::model::{ListShardsInput, ListShardsOutput};
 use crate::streams::sequence::parse_shard_id;
@@ -79,7 +81,7 @@ pub async fn list_shards(ctx: &Ctx, input: ListShardsInput) -> Result<ListShards
                 "NextToken and ExclusiveStartShardId cannot be provided together.".into(),
             ));
         }
-        let cursor: Cursor = tokens::open(&ctx.signer, token)
+        let cursor: Cursor = tokens::open(ctx.signer(), token)
             .ok_or_else(|| ApiError::InvalidArgument(format!("Invalid NextToken: {token}")))?;
         if now.saturating_sub(cursor.issued_ms) > ITERATOR_TTL_MS {
             return Err(ApiError::ExpiredNextToken(format!(
@@ -153,7 +155,7 @@ pub async fn list_shards(ctx: &Ctx, input: ListShardsInput) -> Result<ListShards
     let next_token = if matching.len() > page.len() {
         page.last().map(|last| {
             tokens::seal(
-                &ctx.signer,
+                ctx.signer(),
                 &Cursor {
                     after: i64::from(last.index),
                     issued_ms: now,

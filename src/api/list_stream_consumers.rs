@@ -1,4 +1,5 @@
-use super::{tokens, Ctx};
+use super::rules::paging as tokens;
+use super::Ctx;
 use crate::error::ApiError;
 use crate::protocol::model::{Consumer, ListStreamConsumersInput, ListStreamConsumersOutput};
 use crate::protocol::types::Timestamp;
@@ -26,7 +27,7 @@ pub async fn list_stream_consumers(
     let now = ctx.now();
     let after = match &input.next_token {
         Some(token) => {
-            let cursor: Cursor = tokens::open(&ctx.signer, token)
+            let cursor: Cursor = tokens::open(ctx.signer(), token)
                 .filter(|c: &Cursor| c.stream_id == stream.id)
                 .ok_or_else(|| ApiError::InvalidArgument(format!("Invalid NextToken: {token}")))?;
             if now.saturating_sub(cursor.issued_ms) > ITERATOR_TTL_MS {
@@ -54,7 +55,7 @@ pub async fn list_stream_consumers(
     let page = &remaining[..remaining.len().min(limit)];
     let next_token = match page.last() {
         Some(last) if remaining.len() > page.len() => Some(tokens::seal(
-            &ctx.signer,
+            ctx.signer(),
             &Cursor {
                 stream_id: stream.id,
                 after_created_ms: last.created_ms,

@@ -1,4 +1,6 @@
-use super::{stream_mode, tokens, Ctx};
+use super::rules::paging as tokens;
+use super::rules::shapes::stream_mode;
+use super::Ctx;
 use crate::error::ApiError;
 use crate::protocol::model::{ListStreamsInput, ListStreamsOutput, StreamSummary};
 use crate::protocol::types::Timestamp;
@@ -23,7 +25,7 @@ pub async fn list_streams(
             ))
         }
         (Some(token), None) => Some(
-            tokens::open::<Cursor>(&ctx.signer, token)
+            tokens::open::<Cursor>(ctx.signer(), token)
                 .ok_or_else(|| ApiError::InvalidArgument(format!("Invalid NextToken: {token}")))?
                 .after,
         ),
@@ -52,7 +54,7 @@ pub async fn list_streams(
         .collect();
     let next_token = match (has_more, page.last()) {
         (true, Some(last)) => Some(tokens::seal(
-            &ctx.signer,
+            ctx.signer(),
             &Cursor {
                 after: last.name.clone(),
             },

@@ -1,4 +1,5 @@
 //! One file per operation: `async fn(&Ctx, Input) -> Result<Output, ApiError>`, no HTTP here.
+//! Rules several operations share live in `rules/`; an operation file never imports another.
 
 mod account_settings;
 mod add_tags_to_stream;
@@ -27,43 +28,53 @@ mod put_resource_policy;
 mod register_stream_consumer;
 mod remove_tags_from_stream;
 mod retention;
+mod rules;
 mod split_shard;
-mod state;
-pub mod subscribe_to_shard;
+mod subscribe_to_shard;
 mod tag_resource;
-mod tagging;
-mod tokens;
 mod untag_resource;
 mod update_max_record_size;
 mod update_shard_count;
 mod update_stream_mode;
 mod update_stream_warm_throughput;
-mod warm_throughput;
 
 use crate::error::ApiError;
-use crate::protocol::model::{self, HashKeyRange, SequenceNumberRange};
 use crate::protocol::{decode, encode, Encoding, Operation};
-use crate::streams::sequence::shard_id;
-use crate::streams::{Registry, ShardMeta, StreamMeta};
+use crate::streams::Registry;
+use bytes::Bytes;
+use std::sync::Arc;
+use tokio::sync::mpsc;
 
-/// What every handler gets: the registry (store, clock, settings).
+/// What every handler gets: the registry's public face (streams, the clock, the settings, the
+/// iterator signer); its storage stays private to the domain.
 pub type Ctx = Registry;
 
-/// Decodes the body for `op`, runs its handler and encodes the answer.
+/// An operation's answer: a whole body, or SubscribeToShard's event stream (a channel of
+/// framed event-stream messages that ends when the subscription does).
+pub enum Answer {
+    Whole(Vec<u8>),
+    Events(mpsc::Receiver<Bytes>),
+}
+
+/// Decodes the body for `op`, runs its handler and encodes the answer. The match names every
+/// operation: one without a handler does not compile.
 pub async fn dispatch(
-    ctx: &Ctx,
+    ctx: &Arc<Ctx>,
     op: Operation,
     encoding: Encoding,
     body: &[u8],
-) -> Result<Vec<u8>, ApiError> {
+) -> Result<Answer, ApiError> {
     macro_rules! call {
         ($handler:path) => {{
             let input = decode(encoding, body)?;
             let output = $handler(ctx, input).await?;
-            Ok(encode(encoding, &output))
+            Ok(Answer::Whole(encode(encoding, &output)))
         }};
     }
     match op {
+        Operation::SubscribeToShard => subscribe_to_shard::start(ctx.clone(), encoding, body)
+            .await
+            .map(Answer::Events),
         Operation::CreateStream => call!(create_stream::create_stream),
         Operation::DeleteStream => call!(delete_stream::delete_stream),
         Operation::DescribeStream => call!(describe_stream::describe_stream),
@@ -122,56 +133,5 @@ pub async fn dispatch(
         Operation::SplitShard => call!(split_shard::split_shard),
         Operation::MergeShards => call!(merge_shards::merge_shards),
         Operation::UpdateShardCount => call!(update_shard_count::update_shard_count),
-        other => Err(ApiError::UnknownOperation(Some(format!(
-            "Operation {} is not supported by this version of kinesd.",
-            other.name()
-        )))),
     }
-}
-
-/// The `Shard` shape of DescribeStream and ListShards.
-pub(crate) fn shard_shape(meta: &StreamMeta, shard: &ShardMeta) -> model::Shard {
-    model::Shard {
-        shard_id: shard_id(shard.index),
-        parent_shard_id: shard.parent.map(shard_id),
-        adjacent_parent_shard_id: shard.adjacent_parent.map(shard_id),
-        hash_key_range: hash_key_range(shard),
-        sequence_number_range: SequenceNumberRange {
-            starting_sequence_number: meta.starting_sequence(shard).to_string(),
-            ending_sequence_number: meta.ending_sequence(shard).map(|s| s.to_string()),
-        },
-    }
-}
-
-pub(crate) fn hash_key_range(shard: &ShardMeta) -> HashKeyRange {
-    HashKeyRange {
-        starting_hash_key: shard.hash_start.to_string(),
-        ending_hash_key: shard.hash_end.to_string(),
-    }
-}
-
-pub(crate) fn stream_mode(meta: &StreamMeta) -> model::StreamModeDetails {
-    model::StreamModeDetails {
-        stream_mode: Some(meta.mode.as_str().to_string()),
-    }
-}
-
-/// `EnhancedMonitoring` as AWS reports it: one entry, with an empty list when none is enabled.
-pub(crate) fn enhanced_monitoring(meta: &StreamMeta) -> Vec<model::EnhancedMetrics> {
-    vec![model::EnhancedMetrics {
-        shard_level_metrics: meta.shard_level_metrics.clone(),
-    }]
-}
-
-pub(crate) fn encryption_type(meta: &StreamMeta) -> &'static str {
-    if meta.encryption_key.is_some() {
-        "KMS"
-    } else {
-        "NONE"
-    }
-}
-
-/// Largest record (data plus partition key) the stream accepts, in bytes.
-pub(crate) fn record_size_limit(meta: &StreamMeta) -> usize {
-    (meta.max_record_size_kib as usize) * 1024
 }

@@ -1,5 +1,8 @@
-use super::put_record::{check_record_size, record_hash, writable_stream};
-use super::{encryption_type, record_size_limit, Ctx};
+use super::rules::lifecycle::writable_stream;
+use super::rules::records::record_size_limit;
+use super::rules::records::{check_record_size, record_hash};
+use super::rules::shapes::encryption_type;
+use super::Ctx;
 use crate::error::ApiError;
 use crate::protocol::model::{PutRecordsInput, PutRecordsOutput, PutRecordsResultEntry};
 use crate::streams::sequence::shard_id;

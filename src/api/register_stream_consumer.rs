@@ -1,4 +1,4 @@
-use super::tagging::check_tags;
+use super::rules::tags::check_tags;
 use super::Ctx;
 use crate::error::ApiError;
 use crate::protocol::model::{Consumer, RegisterStreamConsumerInput, RegisterStreamConsumerOutput};

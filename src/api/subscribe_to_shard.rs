@@ -10,8 +10,8 @@
 //! clock), at the end of a closed shard (with ChildShards), or when a newer subscription of
 //! the same consumer and shard takes over (with a ResourceInUseException frame).
 
-use super::get_records::{child_shard_shapes, record_shapes};
-use super::get_shard_iterator::{find_shard, starting_position};
+use super::rules::positions::{find_shard, starting_position};
+use super::rules::shapes::{child_shard_shapes, record_shapes};
 use super::Ctx;
 use crate::error::ApiError;
 use crate::protocol::subscribe_model::{SubscribeToShardEvent, SubscribeToShardInput};
@@ -88,7 +88,7 @@ impl Subscription {
         {
             return;
         }
-        let heartbeat = Duration::from_millis(self.ctx.config.subscribe_heartbeat_ms.max(1));
+        let heartbeat = Duration::from_millis(self.ctx.config().subscribe_heartbeat_ms.max(1));
         let mut visible = match self.ctx.watch_shard(&self.shard) {
             Ok(rx) => rx,
             Err(e) => {

@@ -1,4 +1,4 @@
-use super::tagging::merge_tags;
+use super::rules::tags::merge_tags;
 use super::Ctx;
 use crate::error::ApiError;
 use crate::protocol::model::{Empty, TagResourceInput};

@@ -1,4 +1,3 @@
-use super::state::check_active;
 use super::Ctx;
 use crate::error::ApiError;
 use crate::protocol::model::{Empty, UpdateMaxRecordSizeInput};
@@ -12,9 +11,9 @@ pub async fn update_max_record_size(
     let stream = ctx.resolve(None, input.stream_arn.as_deref())?;
     let kib = input.max_record_size_in_kib.unwrap_or(1024);
     let now = ctx.now();
-    let account = ctx.config.account_id.clone();
+    let account = ctx.config().account_id.clone();
     ctx.update_meta(&stream, |m| {
-        check_active(&account, m, now)?;
+        m.require_active(now, &account)?;
         m.max_record_size_kib = kib;
         Ok(())
     })

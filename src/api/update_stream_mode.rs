@@ -1,5 +1,4 @@
-use super::state::check_active;
-use super::warm_throughput::{check_warm_throughput, set_warm_throughput};
+use super::rules::warm_throughput::{check_warm_throughput, set_warm_throughput};
 use super::Ctx;
 use crate::error::ApiError;
 use crate::protocol::model::{Empty, UpdateStreamModeInput};
@@ -27,20 +26,20 @@ pub async fn update_stream_mode(
     if let Some(mibps) = input.warm_throughput_mibps {
         check_warm_throughput(ctx, &stream.name, target, mibps)?;
     }
-    let account = ctx.config.account_id.clone();
+    let account = ctx.config().account_id.clone();
     if target == StreamMode::OnDemand && stream.with_meta(|m| m.mode) != target {
         let (_, on_demand) = ctx.usage();
-        if on_demand >= ctx.config.on_demand_stream_limit {
+        if on_demand >= ctx.config().on_demand_stream_limit {
             return Err(ApiError::LimitExceeded(format!(
                 "This request would exceed the on-demand stream limit for the account {account} in {}. Current limit of on-demand streams per account is {}.",
-                ctx.config.region, ctx.config.on_demand_stream_limit
+                ctx.config().region, ctx.config().on_demand_stream_limit
             )));
         }
     }
     let now = ctx.now();
-    let until = now + ctx.config.update_delay_ms.max(0);
+    let until = now + ctx.config().update_delay_ms.max(0);
     ctx.update_meta(&stream, |m| {
-        check_active(&account, m, now)?;
+        m.require_active(now, &account)?;
         if m.mode == target {
             return Err(ApiError::InvalidArgument(format!(
                 "Stream {} under account {account} is already in {} mode.",

@@ -1,5 +1,6 @@
-use super::state::check_active;
-use super::warm_throughput::{check_warm_throughput, set_warm_throughput, warm_throughput_shape};
+use super::rules::warm_throughput::{
+    check_warm_throughput, set_warm_throughput, warm_throughput_shape,
+};
 use super::Ctx;
 use crate::error::ApiError;
 use crate::protocol::model::{
@@ -15,12 +16,12 @@ pub async fn update_stream_warm_throughput(
     let stream = ctx.resolve(input.stream_name.as_deref(), input.stream_arn.as_deref())?;
     let mibps = input.warm_throughput_mibps.unwrap_or_default();
     let now = ctx.now();
-    let until = now + ctx.config.update_delay_ms.max(0);
-    let account = ctx.config.account_id.clone();
+    let until = now + ctx.config().update_delay_ms.max(0);
+    let account = ctx.config().account_id.clone();
     let shape = ctx
         .update_meta(&stream, |m| {
             check_warm_throughput(ctx, &m.name, m.mode, mibps)?;
-            check_active(&account, m, now)?;
+            m.require_active(now, &account)?;
             set_warm_throughput(m, mibps, now, until);
             m.updating_until_ms = Some(until);
             Ok(warm_throughput_shape(m, now))

@@ -11,6 +11,7 @@
 use super::consumers;
 use super::sequence::SequenceNumber;
 use super::settings;
+use crate::error::ApiError;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -127,6 +128,19 @@ impl StreamMeta {
         } else {
             StreamStatus::Active
         }
+    }
+
+    /// AWS's ResourceInUseException for an operation that needs an ACTIVE stream: the one copy
+    /// of this rule, for the control-plane operations and resharding alike.
+    pub fn require_active(&self, now: i64, account: &str) -> Result<(), ApiError> {
+        let status = self.status(now);
+        if status != StreamStatus::Active {
+            return Err(ApiError::ResourceInUse(format!(
+                "Stream {} under account {account} not ACTIVE, instead in state {status}",
+                self.name
+            )));
+        }
+        Ok(())
     }
 
     pub fn retention_ms(&self) -> i64 {

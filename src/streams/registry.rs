@@ -31,11 +31,11 @@ pub struct Storage {
 }
 
 pub struct Registry {
-    pub(crate) config: Config,
+    pub(super) config: Config,
     pub(super) clock: SharedClock,
     pub(super) log: Arc<dyn ShardLog>,
     pub(super) catalog: Arc<dyn Catalog>,
-    pub(crate) signer: Signer,
+    pub(super) signer: Signer,
     pub(super) streams: RwLock<BTreeMap<String, Arc<Stream>>>,
     /// Deleted streams whose records are still being removed.
     pub(super) purging: Mutex<Vec<u64>>,

@@ -9,7 +9,7 @@
 //! AWS does.
 
 use super::sequence::{parse_shard_id, shard_id};
-use super::{Registry, ShardClosed, ShardMeta, Stream, StreamMeta, StreamMode, StreamStatus};
+use super::{Registry, ShardClosed, ShardMeta, Stream, StreamMeta, StreamMode};
 use crate::error::ApiError;
 use shard_store::ShardKey;
 use std::sync::Arc;
@@ -90,16 +90,6 @@ impl Edit {
 }
 
 impl Registry {
-    fn not_active(&self, meta: &StreamMeta, now: i64) -> Option<ApiError> {
-        let status = meta.status(now);
-        (status != StreamStatus::Active).then(|| {
-            ApiError::ResourceInUse(format!(
-                "Stream {} under account {} not ACTIVE, instead in state {status}",
-                meta.name, self.config.account_id
-            ))
-        })
-    }
-
     fn only_provisioned(&self, meta: &StreamMeta) -> Result<(), ApiError> {
         if meta.mode == StreamMode::OnDemand {
             return Err(ApiError::Validation(format!(
@@ -214,9 +204,7 @@ impl Registry {
                     shard_id(shard.index), meta.name, reg.config.account_id, shard.hash_start, shard.hash_end
                 )));
             }
-            if let Some(e) = reg.not_active(meta, now) {
-                return Err(e);
-            }
+            meta.require_active(now, &reg.config.account_id)?;
             reg.check_open(meta, shard)?;
             let index = shard.index;
             edit.split(index, at.unwrap_or_default());
@@ -246,9 +234,7 @@ impl Registry {
                     shard_id(a.index), shard_id(b.index), meta.name, reg.config.account_id
                 )));
             }
-            if let Some(e) = reg.not_active(meta, now) {
-                return Err(e);
-            }
+            meta.require_active(now, &reg.config.account_id)?;
             reg.check_open(meta, a)?;
             reg.check_open(meta, b)?;
             let (a, b) = (a.index, b.index);
@@ -267,9 +253,7 @@ impl Registry {
         self.reshard(stream, |reg, edit| {
             let now = edit.now;
             let meta = &edit.meta;
-            if let Some(e) = reg.not_active(meta, now) {
-                return Err(e);
-            }
+            meta.require_active(now, &reg.config.account_id)?;
             reg.only_provisioned(meta)?;
             let open = meta.open_shard_count() as i64;
             let ceiling = MAX_SHARDS_PER_STREAM.min(reg.config.shard_limit);

@@ -6,7 +6,7 @@
 //! is an InvalidArgumentException. A commitment that is winding down
 //! (ENABLED_UNTIL_EARLIEST_ALLOWED_END) still counts as enabled.
 
-use super::Ctx;
+use crate::api::Ctx;
 use crate::error::ApiError;
 use crate::protocol::model::WarmThroughputObject;
 use crate::streams::settings::WarmThroughput;
@@ -21,7 +21,7 @@ pub(crate) fn check_warm_throughput(
     mode: StreamMode,
     mibps: i64,
 ) -> Result<(), ApiError> {
-    let account = &ctx.config.account_id;
+    let account = &ctx.config().account_id;
     if mode != StreamMode::OnDemand {
         return Err(ApiError::Validation(format!(
             "Request is invalid. Stream {name} under account {account} is in Provisioned mode. Warm throughput is only supported for streams in On-Demand mode."
