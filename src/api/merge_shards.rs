@@ -1,7 +1,7 @@
 use super::Ctx;
 use crate::error::ApiError;
 use crate::protocol::model::Empty;
-use crate::protocol::reshard_model::MergeShardsInput;
+use crate::protocol::model::MergeShardsInput;
 
 pub async fn merge_shards(ctx: &Ctx, input: MergeShardsInput) -> Result<Empty, ApiError> {
     let stream = ctx.resolve(input.stream_name.as_deref(), input.stream_arn.as_deref())?;

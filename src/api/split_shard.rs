@@ -1,7 +1,7 @@
 use super::Ctx;
 use crate::error::ApiError;
 use crate::protocol::model::Empty;
-use crate::protocol::reshard_model::SplitShardInput;
+use crate::protocol::model::SplitShardInput;
 
 pub async fn split_shard(ctx: &Ctx, input: SplitShardInput) -> Result<Empty, ApiError> {
     let stream = ctx.resolve(input.stream_name.as_deref(), input.stream_arn.as_deref())?;

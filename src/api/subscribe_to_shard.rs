@@ -14,7 +14,7 @@ use super::rules::positions::{find_shard, starting_position};
 use super::rules::shapes::{child_shard_shapes, record_shapes};
 use super::Ctx;
 use crate::error::ApiError;
-use crate::protocol::subscribe_model::{SubscribeToShardEvent, SubscribeToShardInput};
+use crate::protocol::model::{SubscribeToShardEvent, SubscribeToShardInput};
 use crate::protocol::{decode, encode, eventstream, render_error, Encoding};
 use crate::streams::sequence::SequenceNumber;
 use crate::streams::subscriptions::SUBSCRIPTION_MS;

@@ -1,6 +1,6 @@
 use super::Ctx;
 use crate::error::ApiError;
-use crate::protocol::reshard_model::{UpdateShardCountInput, UpdateShardCountOutput};
+use crate::protocol::model::{UpdateShardCountInput, UpdateShardCountOutput};
 
 pub async fn update_shard_count(
     ctx: &Ctx,

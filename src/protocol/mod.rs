@@ -1,11 +1,11 @@
 //! The wire protocol, kept pure: bytes in, typed requests out; typed responses and errors in,
 //! bytes out. No I/O, no runtime, no business rules — and the only place errors are rendered.
 
+pub mod arn;
 pub mod cbor;
 pub mod eventstream;
 pub mod model;
-pub mod reshard_model;
-pub mod subscribe_model;
+pub mod request;
 pub mod types;
 pub mod validate;
 

@@ -24,7 +24,17 @@ pub const NAME: Pattern = Pattern {
 
 pub const STREAM_ARN: Pattern = Pattern {
     text: "arn:aws.*:kinesis:.*:\\d{12}:stream/\\S+",
-    matches: |s| crate::streams::arn::parse_stream_arn(s).is_some(),
+    matches: |s| super::arn::parse_stream_arn(s).is_some(),
+};
+
+pub const CONSUMER_ARN: Pattern = Pattern {
+    text: "^(arn):aws.*:kinesis:.*:\\d{12}:.*stream\\/[a-zA-Z0-9_.-]+\\/consumer\\/[a-zA-Z0-9_.-]+:[0-9]+",
+    matches: super::arn::matches_consumer_arn_pattern,
+};
+
+pub const RESOURCE_ARN: Pattern = Pattern {
+    text: "arn:aws.*:kinesis:.*:\\d{12}:.*stream/\\S+",
+    matches: super::arn::matches_resource_arn_pattern,
 };
 
 pub const HASH_KEY: Pattern = Pattern {

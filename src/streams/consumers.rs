@@ -13,6 +13,7 @@
 
 use super::{Registry, Stream, StreamMeta, StreamStatus};
 use crate::error::ApiError;
+use crate::protocol::arn::parse_consumer_arn;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -106,44 +107,6 @@ impl StreamMeta {
     pub fn live_consumer(&self, name: &str, now: i64) -> Option<&ConsumerMeta> {
         self.live_consumers(now).find(|c| c.name == name)
     }
-}
-
-/// The parts of a consumer ARN (model pattern
-/// `^(arn):aws.*:kinesis:.*:\d{12}:.*stream\/[a-zA-Z0-9_.-]+\/consumer\/[a-zA-Z0-9_.-]+:[0-9]+`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ConsumerArn<'a> {
-    pub region: &'a str,
-    pub account: &'a str,
-    pub stream: &'a str,
-    pub consumer: &'a str,
-    pub created_secs: &'a str,
-}
-
-fn is_name(s: &str) -> bool {
-    !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.' || c == '-')
-}
-
-pub fn parse_consumer_arn(arn: &str) -> Option<ConsumerArn<'_>> {
-    let (region, account, resource) = super::arn::split_kinesis_arn(arn)?;
-    let rest = resource.strip_prefix("stream/")?;
-    let (stream, rest) = rest.split_once("/consumer/")?;
-    let (consumer, created_secs) = rest.rsplit_once(':')?;
-    if !is_name(stream)
-        || !is_name(consumer)
-        || created_secs.is_empty()
-        || !created_secs.bytes().all(|b| b.is_ascii_digit())
-    {
-        return None;
-    }
-    Some(ConsumerArn {
-        region,
-        account,
-        stream,
-        consumer,
-        created_secs,
-    })
 }
 
 impl Registry {
@@ -347,6 +310,7 @@ impl Registry {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::arn::ConsumerArn;
 
     #[test]
     fn consumer_arns_parse() {

@@ -9,9 +9,8 @@
 //! - `retention`: trimming expired records and purging deleted streams;
 //! - `subscriptions`: SubscribeToShard's leases;
 //! - `consumers`, `reshard`, `settings`: enhanced fan-out, resharding, account settings;
-//! - `sequence`, `iterator`, `hash`, `arn`: the encodings clients hold on to.
+//! - `sequence`, `iterator`, `hash`: the encodings clients hold on to (ARNs: `protocol::arn`).
 
-pub mod arn;
 pub mod consumers;
 pub mod hash;
 pub mod iterator;

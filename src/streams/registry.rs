@@ -9,7 +9,6 @@
 //! - A stream whose DELETING period is over leaves the map and its id joins `purging` until
 //!   retention has removed its records and its document (`retention.rs`).
 
-use super::arn;
 use super::hash;
 use super::iterator::Signer;
 use super::meta::{ShardMeta, StreamMeta, StreamMode, StreamStatus, META_VERSION};
@@ -19,6 +18,7 @@ use super::subscriptions::Subscriptions;
 use crate::clock::SharedClock;
 use crate::config::Config;
 use crate::error::ApiError;
+use crate::protocol::arn;
 use shard_store::{Catalog, ShardKey, ShardLog, ShardStats, StoreError};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, RwLock};

@@ -8,9 +8,10 @@
 //! reads as `DISABLED` once that time has passed; disabling afterwards ends it at once
 //! (`EndedAt = now`). Enabling again while it is winding down resumes the same commitment.
 
-use super::consumers::{parse_consumer_arn, ConsumerMeta};
-use super::{arn, Registry, Stream};
+use super::consumers::ConsumerMeta;
+use super::{Registry, Stream};
 use crate::error::ApiError;
+use crate::protocol::arn::{self, parse_consumer_arn};
 use serde::{Deserialize, Serialize};
 use shard_store::{Catalog, StoreError};
 use std::sync::Arc;

@@ -1,0 +1,205 @@
+//! The checks AWS makes before an operation runs, as pure functions of the request's parts:
+//! method, body size, body shape, operation, authentication — in AWS's order. The server
+//! (`server/connection.rs`) only reads the parts off the wire and renders what these decide.
+//!
+//! Signatures are not verified: any well-formed SigV4 `Authorization` header or presigned
+//! query is accepted, and a request with neither gets MissingAuthenticationTokenException.
+
+use super::{Encoding, Operation};
+use crate::error::ApiError;
+
+/// Largest request body read: a full PutRecords (10 MiB of data) in base64 plus JSON framing.
+pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+
+/// What AWS answers (403, XML) to any method but POST: it cannot tell the operation.
+pub const NOT_POST_BODY: &str = "<AccessDeniedException>\n  <Message>Unable to determine service/operation name to be authorized</Message>\n</AccessDeniedException>\n";
+
+/// The request's parts the checks look at, as read off the wire.
+pub struct RequestHead<'a> {
+    pub encoding: Encoding,
+    /// The X-Amz-Target header, parsed.
+    pub operation: Result<Operation, ApiError>,
+    pub authorization: Option<&'a str>,
+    pub query: Option<&'a str>,
+    /// An X-Amz-Date or Date header is present.
+    pub dated: bool,
+}
+
+/// A body the declared Content-Length already says is too large (answered 413 at once).
+pub fn declared_too_large(content_length: Option<&str>) -> bool {
+    content_length
+        .and_then(|v| v.parse::<u64>().ok())
+        .is_some_and(|n| n > MAX_BODY_BYTES as u64)
+}
+
+/// The 413 answer's error, also for a body that turns out too large while read.
+pub fn too_large() -> ApiError {
+    ApiError::Serialization(Some(format!(
+        "Request body exceeds the maximum of {MAX_BODY_BYTES} bytes"
+    )))
+}
+
+/// Checks a POST whose body has been read: body present, JSON body an object, operation known,
+/// authentication — in that order. Returns the operation to run.
+pub fn check(head: RequestHead<'_>, body: &[u8]) -> Result<Operation, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        head.operation?;
+        return Err(ApiError::Serialization(None));
+    }
+    if head.encoding == Encoding::Json
+        && body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{')
+    {
+        return Err(ApiError::Serialization(None));
+    }
+    let op = head.operation?;
+    check_auth(head.authorization, head.query, head.dated)?;
+    Ok(op)
+}
+
+/// Any well-formed SigV4 header (or presigned query) is accepted; signatures are not verified.
+pub fn check_auth(
+    authorization: Option<&str>,
+    query: Option<&str>,
+    dated: bool,
+) -> Result<(), ApiError> {
+    let query_auth = query.is_some_and(|q| q.contains("X-Amz-Algorithm="));
+    match (authorization, query_auth) {
+        (Some(_), true) => Err(ApiError::IncompleteSignature(
+            "Found both 'X-Amz-Algorithm' as a query-string param and 'Authorization' as HTTP header.".into(),
+        )),
+        (None, false) => Err(ApiError::MissingAuthenticationToken),
+        (None, true) => {
+            let q = query.unwrap_or_default();
+            let missing: String = [
+                "X-Amz-Algorithm",
+                "X-Amz-Credential",
+                "X-Amz-Signature",
+                "X-Amz-SignedHeaders",
+                "X-Amz-Date",
+            ]
+            .iter()
+            .filter(|p| !q.split('&').any(|kv| kv.starts_with(&format!("{p}="))))
+            .map(|p| format!("AWS query-string parameters must include '{p}'. "))
+            .collect();
+            if missing.is_empty() {
+                Ok(())
+            } else {
+                Err(ApiError::IncompleteSignature(format!(
+                    "{missing}Re-examine the query-string parameters."
+                )))
+            }
+        }
+        (Some(auth), false) => {
+            let mut missing = String::new();
+            // Checked on every request: no allocation unless something is missing.
+            for (param, with_equals) in [
+                ("Credential", "Credential="),
+                ("Signature", "Signature="),
+                ("SignedHeaders", "SignedHeaders="),
+            ] {
+                if !auth.contains(with_equals) {
+                    missing.push_str(&format!(
+                        "Authorization header requires '{param}' parameter. "
+                    ));
+                }
+            }
+            if !dated {
+                missing.push_str("Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. ");
+            }
+            if missing.is_empty() {
+                Ok(())
+            } else {
+                Err(ApiError::IncompleteSignature(format!(
+                    "{missing}Authorization={auth}"
+                )))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn head<'a>(operation: Option<&str>, authorization: Option<&'a str>) -> RequestHead<'a> {
+        RequestHead {
+            encoding: Encoding::Json,
+            operation: super::super::parse_target(operation),
+            authorization,
+            query: None,
+            dated: true,
+        }
+    }
+
+    const AUTH: &str = "AWS4-HMAC-SHA256 Credential=a/b, SignedHeaders=host, Signature=ff";
+    const TARGET: &str = "Kinesis_20131202.ListStreams";
+
+    #[test]
+    fn a_well_formed_request_names_its_operation() {
+        assert_eq!(
+            check(head(Some(TARGET), Some(AUTH)), b"{}").unwrap(),
+            Operation::ListStreams
+        );
+    }
+
+    #[test]
+    fn the_checks_run_in_aws_order() {
+        // An empty body with an unknown operation: the operation is reported first...
+        let e = check(head(Some("Kinesis_20131202.Nope"), None), b" ").unwrap_err();
+        assert_eq!(e.type_name(), "UnknownOperationException");
+        // ...with a known one, the missing body, before authentication.
+        let e = check(head(Some(TARGET), None), b"").unwrap_err();
+        assert_eq!(e.type_name(), "SerializationException");
+        // A JSON body that is not an object, before the operation.
+        let e = check(head(Some("Kinesis_20131202.Nope"), None), b"[]").unwrap_err();
+        assert_eq!(e.type_name(), "SerializationException");
+        // The operation before authentication.
+        let e = check(head(Some("Kinesis_20131202.Nope"), None), b"{}").unwrap_err();
+        assert_eq!(e.type_name(), "UnknownOperationException");
+        let e = check(head(Some(TARGET), None), b"{}").unwrap_err();
+        assert_eq!(e.type_name(), "MissingAuthenticationTokenException");
+    }
+
+    #[test]
+    fn a_cbor_body_need_not_be_an_object() {
+        let mut h = head(Some(TARGET), Some(AUTH));
+        h.encoding = Encoding::Cbor;
+        assert!(check(h, &[0xa0]).is_ok());
+    }
+
+    #[test]
+    fn the_declared_length_is_checked_before_reading() {
+        assert!(!declared_too_large(None));
+        assert!(!declared_too_large(Some("16777216")));
+        assert!(declared_too_large(Some("16777217")));
+        assert!(!declared_too_large(Some("not a number")));
+    }
+
+    #[test]
+    fn presigned_queries_name_what_they_lack() {
+        let q = "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=a";
+        let Err(ApiError::IncompleteSignature(text)) = check_auth(None, Some(q), false) else {
+            panic!("accepted an incomplete presigned query");
+        };
+        assert!(
+            text.contains("'X-Amz-Signature'")
+                && text.ends_with("Re-examine the query-string parameters."),
+            "{text}"
+        );
+        let Err(ApiError::IncompleteSignature(_)) = check_auth(Some(AUTH), Some(q), true) else {
+            panic!("accepted a header and a presigned query together");
+        };
+    }
+
+    #[test]
+    fn a_signature_header_names_what_it_lacks() {
+        let full = "AWS4-HMAC-SHA256 Credential=a/b, SignedHeaders=host, Signature=ff";
+        assert!(check_auth(Some(full), None, true).is_ok());
+        let Err(ApiError::IncompleteSignature(text)) =
+            check_auth(Some("AWS4-HMAC-SHA256 Credential=a/b"), None, false)
+        else {
+            panic!("accepted a header without Signature, SignedHeaders or a date");
+        };
+        assert!(text.starts_with("Authorization header requires 'Signature' parameter. Authorization header requires 'SignedHeaders' parameter. Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. "), "{text}");
+    }
+}

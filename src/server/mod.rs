@@ -1,0 +1,103 @@
+//! The HTTP front: start-up (storage, registry, listener, background work) and shutdown.
+//! Connections are served by `connection.rs`, answers built by `response.rs`; the checks AWS
+//! makes before an operation runs are pure functions in `protocol::request`.
+
+mod connection;
+mod response;
+
+use crate::clock::SharedClock;
+use crate::config::Config;
+use crate::streams::{retention, Registry};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tokio::task::JoinSet;
+
+pub struct Server {
+    addr: SocketAddr,
+    registry: Arc<Registry>,
+    tasks: JoinSet<()>,
+    /// The generated TLS CA (PEM, and its file with a data directory); see `tls.rs`.
+    tls_ca: Option<(String, Option<std::path::PathBuf>)>,
+    tls_enabled: bool,
+}
+
+impl Server {
+    /// Opens the store, binds `addr` (port 0 picks a free one) and starts serving.
+    pub async fn start(
+        config: Config,
+        clock: SharedClock,
+        addr: SocketAddr,
+    ) -> std::io::Result<Server> {
+        let tls = crate::tls::setup(&config.tls, config.data_dir.as_deref())?;
+        let storage = crate::storage::open(&config).map_err(std::io::Error::other)?;
+        let registry = Registry::open(storage, config, clock)
+            .await
+            .map_err(std::io::Error::other)?;
+        let listener = TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
+        let mut tasks = JoinSet::new();
+        let acceptor = tls.as_ref().map(|t| t.acceptor.clone());
+        let tls_enabled = tls.is_some();
+        let tls_ca = tls.and_then(|t| t.ca_pem.map(|pem| (pem, t.ca_path)));
+        tasks.spawn(connection::accept_loop(
+            listener,
+            registry.clone(),
+            acceptor,
+        ));
+        tasks.spawn(retention::retention_worker(registry.clone()));
+        Ok(Server {
+            addr,
+            registry,
+            tasks,
+            tls_ca,
+            tls_enabled,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The same port over TLS (`None` when TLS is off); `localhost` for a wildcard address.
+    pub fn https_endpoint(&self) -> Option<String> {
+        self.tls_enabled.then(|| {
+            if self.addr.ip().is_unspecified() {
+                format!("https://localhost:{}", self.addr.port())
+            } else {
+                format!("https://{}", self.addr)
+            }
+        })
+    }
+
+    /// The PEM of the generated CA that signed the TLS certificate (`None` when TLS is off or
+    /// the certificate was supplied by the user).
+    pub fn tls_ca_pem(&self) -> Option<String> {
+        self.tls_ca.as_ref().map(|(pem, _)| pem.clone())
+    }
+
+    /// Where that CA certificate is stored (`<data-dir>/tls/ca.pem`); `None` in memory.
+    pub fn tls_ca_path(&self) -> Option<&std::path::Path> {
+        self.tls_ca.as_ref().and_then(|(_, path)| path.as_deref())
+    }
+
+    pub fn registry(&self) -> &Arc<Registry> {
+        &self.registry
+    }
+
+    /// Stops accepting, ends open connections and makes everything written durable.
+    pub async fn shutdown(mut self) {
+        self.tasks.shutdown().await;
+        let registry = self.registry;
+        if let Err(e) = registry.sync().await {
+            tracing::error!(error = %e, "making the last writes durable failed");
+        }
+        // Dropping the last registry joins the flusher and closes the store, releasing its lock
+        // so the same data directory can be opened again at once.
+        let _ = tokio::task::spawn_blocking(move || drop(registry)).await;
+    }
+}
