@@ -5,96 +5,18 @@
 //! both onto one form: blobs as base64, timestamps as integer epoch milliseconds, and opaque
 //! tokens (shard iterators, next tokens), which are sealed with a per-server key, blanked.
 
+mod common;
+
 use aws_smithy_types::base64;
 use ciborium::Value as Cbor;
+use common::raw::{post, Resp, AUTH, CBOR_CT};
 use kinesd::{Config, ManualClock, Server};
 use serde_json::{json, Value as Json};
 use std::net::SocketAddr;
-use std::sync::Arc;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 const JSON_TYPE: &str = "application/x-amz-json-1.1";
-const CBOR_TYPE: &str = "application/x-amz-cbor-1.1";
-const AUTH: &str = "AWS4-HMAC-SHA256 Credential=AKID/20260101/us-east-1/kinesis/aws4_request, SignedHeaders=host;x-amz-date, Signature=abc";
-
-struct Reply {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
-
-impl Reply {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-}
-
-/// One POST over a fresh connection, written and read by hand.
-async fn post(
-    addr: SocketAddr,
-    target: &str,
-    content_type: &str,
-    body: &[u8],
-    signed: bool,
-) -> Reply {
-    let mut request = format!(
-        "POST / HTTP/1.1\r\nHost: {addr}\r\nX-Amz-Target: {target}\r\nContent-Type: {content_type}\r\nX-Amz-Date: 20260101T000000Z\r\nContent-Length: {}\r\nConnection: close\r\n",
-        body.len()
-    );
-    if signed {
-        request.push_str(&format!("Authorization: {AUTH}\r\n"));
-    }
-    request.push_str("\r\n");
-    let mut stream = TcpStream::connect(addr).await.unwrap();
-    stream.write_all(request.as_bytes()).await.unwrap();
-    stream.write_all(body).await.unwrap();
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).await.unwrap();
-    let split = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .expect("end of headers");
-    let head = String::from_utf8(raw[..split].to_vec()).unwrap();
-    let mut lines = head.split("\r\n");
-    let status = lines.next().unwrap().split(' ').nth(1).unwrap();
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(n, v)| (n.trim().to_string(), v.trim().to_string()))
-        .collect();
-    let mut reply = Reply {
-        status: status.parse().unwrap(),
-        headers,
-        body: raw[split + 4..].to_vec(),
-    };
-    if let Some(len) = reply.header("content-length") {
-        let len: usize = len.parse().unwrap();
-        assert_eq!(reply.body.len(), len, "body length");
-    } else if reply
-        .header("transfer-encoding")
-        .is_some_and(|t| t.contains("chunked"))
-    {
-        reply.body = dechunk(&reply.body);
-    }
-    reply
-}
-
-fn dechunk(mut raw: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    loop {
-        let eol = raw.windows(2).position(|w| w == b"\r\n").unwrap();
-        let size =
-            usize::from_str_radix(std::str::from_utf8(&raw[..eol]).unwrap().trim(), 16).unwrap();
-        if size == 0 {
-            return out;
-        }
-        out.extend_from_slice(&raw[eol + 2..eol + 2 + size]);
-        raw = &raw[eol + 2 + size + 2..];
-    }
-}
 
 fn is_timestamp_member(key: &str) -> bool {
     key.ends_with("Timestamp") || matches!(key, "StartedAt" | "EndedAt" | "EarliestAllowedEndAt")
@@ -241,13 +163,7 @@ struct Side {
 impl Side {
     async fn start(enc: Enc, start_ms: i64) -> Side {
         let clock = ManualClock::new(start_ms);
-        let server = Server::start(
-            Config::default(),
-            Arc::new(clock.clone()),
-            "127.0.0.1:0".parse().unwrap(),
-        )
-        .await
-        .unwrap();
+        let server = common::start_with_clock(Config::default(), &clock).await;
         Side {
             server,
             clock,
@@ -264,7 +180,7 @@ impl Side {
             Enc::Cbor => {
                 let mut body = Vec::new();
                 write_cbor_indefinite(&json_to_cbor(&input, ""), &mut body);
-                (CBOR_TYPE, body)
+                (CBOR_CT, body)
             }
         };
         let target = format!("Kinesis_20131202.{op}");
@@ -932,15 +848,8 @@ async fn every_operation_answers_the_same_in_cbor_and_json() {
     cbor_side.server.shutdown().await;
 }
 
-async fn cbor_call(addr: SocketAddr, op: &str, body: &[u8]) -> (u16, Option<Cbor>, Reply) {
-    let reply = post(
-        addr,
-        &format!("Kinesis_20131202.{op}"),
-        CBOR_TYPE,
-        body,
-        true,
-    )
-    .await;
+async fn cbor_call(addr: SocketAddr, op: &str, body: &[u8]) -> (u16, Option<Cbor>, Resp) {
+    let reply = post(addr, &format!("Kinesis_20131202.{op}"), CBOR_CT, body, true).await;
     let value = (!reply.body.is_empty())
         .then(|| ciborium::de::from_reader::<Cbor, _>(&reply.body[..]).unwrap());
     (reply.status, value, reply)
@@ -978,13 +887,7 @@ fn text(s: &str) -> Cbor {
 #[tokio::test]
 async fn java_sdk_style_bytes_and_every_timestamp_form() {
     let clock = ManualClock::new(1_700_000_000_000);
-    let server = Server::start(
-        Config::default(),
-        Arc::new(clock.clone()),
-        "127.0.0.1:0".parse().unwrap(),
-    )
-    .await
-    .unwrap();
+    let server = common::start_with_clock(Config::default(), &clock).await;
     let addr = server.local_addr();
 
     let (status, body, reply) = cbor_call(
@@ -1099,13 +1002,7 @@ async fn java_sdk_style_bytes_and_every_timestamp_form() {
 
 #[tokio::test]
 async fn malformed_cbor_is_a_serialization_exception_in_cbor() {
-    let server = Server::start(
-        Config::default(),
-        Arc::new(ManualClock::starting_now()),
-        "127.0.0.1:0".parse().unwrap(),
-    )
-    .await
-    .unwrap();
+    let (server, _clock) = common::start(Config::default()).await;
     let addr = server.local_addr();
     let bodies: [&[u8]; 6] = [
         b"{\"StreamName\":\"s\"}", // JSON sent as CBOR
@@ -1120,7 +1017,7 @@ async fn malformed_cbor_is_a_serialization_exception_in_cbor() {
     for body in bodies {
         let (status, answer, reply) = cbor_call(addr, "DescribeStream", body).await;
         assert_eq!(status, 400, "{body:02x?}");
-        assert_eq!(reply.header("content-type"), Some(CBOR_TYPE));
+        assert_eq!(reply.header("content-type"), Some(CBOR_CT));
         let answer = answer.unwrap();
         assert_eq!(
             member(&answer, "__type"),
@@ -1207,13 +1104,7 @@ async fn read_events(
 #[tokio::test]
 async fn subscribe_to_shard_events_are_cbor_when_asked_in_cbor() {
     let clock = ManualClock::new(1_700_000_000_000);
-    let server = Server::start(
-        Config::default(),
-        Arc::new(clock.clone()),
-        "127.0.0.1:0".parse().unwrap(),
-    )
-    .await
-    .unwrap();
+    let server = common::start_with_clock(Config::default(), &clock).await;
     let addr = server.local_addr();
     let (status, _, _) = cbor_call(
         addr,
@@ -1263,7 +1154,7 @@ async fn subscribe_to_shard_events_are_cbor_when_asked_in_cbor() {
         ),
     ]));
     let head = format!(
-        "POST / HTTP/1.1\r\nHost: {addr}\r\nX-Amz-Target: Kinesis_20131202.SubscribeToShard\r\nContent-Type: {CBOR_TYPE}\r\nX-Amz-Date: 20260101T000000Z\r\nAuthorization: {AUTH}\r\nContent-Length: {}\r\n\r\n",
+        "POST / HTTP/1.1\r\nHost: {addr}\r\nX-Amz-Target: Kinesis_20131202.SubscribeToShard\r\nContent-Type: {CBOR_CT}\r\nX-Amz-Date: 20260101T000000Z\r\nAuthorization: {AUTH}\r\nContent-Length: {}\r\n\r\n",
         request.len()
     );
     let mut stream = TcpStream::connect(addr).await.unwrap();
@@ -1279,7 +1170,7 @@ async fn subscribe_to_shard_events_are_cbor_when_asked_in_cbor() {
     assert!(
         headers
             .iter()
-            .any(|(n, v)| n == ":content-type" && v == CBOR_TYPE),
+            .any(|(n, v)| n == ":content-type" && v == CBOR_CT),
         "{headers:?}"
     );
     let event: Cbor = ciborium::de::from_reader(&payload[..]).unwrap();

@@ -1,16 +1,17 @@
 //! kill -9 durability: every write the server acknowledged survives SIGKILL, with the same
 //! sequence number and data, and sequence numbers keep growing after the restart.
 
+mod common;
+
 use aws_sdk_kinesis::config::retry::RetryConfig;
 use aws_sdk_kinesis::config::timeout::TimeoutConfig;
 use aws_sdk_kinesis::config::{Credentials, Region};
 use aws_sdk_kinesis::primitives::Blob;
 use aws_sdk_kinesis::types::{PutRecordsRequestEntry, ShardIteratorType};
 use aws_sdk_kinesis::Client;
+use common::process::Kinesd;
 use std::collections::{BTreeMap, HashMap};
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -19,70 +20,18 @@ const STREAM: &str = "crash";
 const SHARDS: usize = 4;
 const WRITERS: usize = 8;
 
-/// The server process; SIGKILLed and reaped whenever it goes out of scope.
-struct Kinesd {
-    child: Child,
-    endpoint: String,
-}
-
-impl Kinesd {
-    fn spawn(data_dir: &Path, log: &Path) -> Kinesd {
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(log)
-            .unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_kinesd"))
-            .args(["--port", "0", "--data-dir"])
-            .arg(data_dir)
-            // `relaxed` acknowledges before the flush, so setting this to it must make the test
-            // fail: a check that the test can see lost writes at all.
-            .args([
-                "--durability",
-                &std::env::var("KINESD_CRASH_DURABILITY").unwrap_or_else(|_| "flush".into()),
-            ])
-            .env("KINESD_LOG", "warn")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(log)
-            .spawn()
-            .expect("spawn kinesd");
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut lines = BufReader::new(stdout).lines();
-            if let Some(Ok(line)) = lines.next() {
-                let _ = tx.send(line);
-            }
-            // Keep draining so the child never blocks on a full pipe.
-            for _ in lines {}
-        });
-        let mut server = Kinesd {
-            child,
-            endpoint: String::new(),
-        };
-        let line = rx
-            .recv_timeout(Duration::from_secs(30))
-            .expect("kinesd did not report its address within 30 s");
-        server.endpoint = line
-            .strip_prefix("kinesd listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-            .trim()
-            .to_string();
-        server
-    }
-
-    fn kill9(mut self) {
-        self.child.kill().expect("SIGKILL");
-        self.child.wait().unwrap();
-    }
-}
-
-impl Drop for Kinesd {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// The server on `data_dir`, its log appended to `log`. `KINESD_CRASH_DURABILITY=relaxed`
+/// acknowledges before the flush, so it must make this test fail: a check that the test can
+/// see lost writes at all.
+fn spawn(data_dir: &Path, log: &Path) -> Kinesd {
+    let durability = std::env::var("KINESD_CRASH_DURABILITY").unwrap_or_else(|_| "flush".into());
+    let args: [&std::ffi::OsStr; 4] = [
+        "--data-dir".as_ref(),
+        data_dir.as_os_str(),
+        "--durability".as_ref(),
+        durability.as_ref(),
+    ];
+    Kinesd::spawn(&args, Some(log))
 }
 
 fn client(endpoint: &str) -> Client {
@@ -276,7 +225,7 @@ async fn acknowledged_writes_survive_kill_9() {
     let log = dir.path().join("kinesd.log");
     let mut all_acked: Vec<Acked> = Vec::new();
 
-    let mut server = Kinesd::spawn(&data_dir, &log);
+    let mut server = spawn(&data_dir, &log);
     let c = client(&server.endpoint);
     c.create_stream()
         .stream_name(STREAM)
@@ -312,7 +261,7 @@ async fn acknowledged_writes_survive_kill_9() {
         );
         all_acked.extend(acked);
 
-        server = Kinesd::spawn(&data_dir, &log);
+        server = spawn(&data_dir, &log);
         let c = client(&server.endpoint);
         let summary = c
             .describe_stream_summary()

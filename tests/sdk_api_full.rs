@@ -13,8 +13,9 @@ use aws_sdk_kinesis::types::{
 };
 use aws_sdk_kinesis::types::{StreamMode as Mode, StreamModeDetails as ModeDetails};
 use aws_sdk_kinesis::Client;
+mod common;
+
 use kinesd::{Config, ManualClock, Server};
-use std::sync::Arc;
 
 const ACCOUNT: &str = "000000000000";
 const DAY_MS: i64 = 86_400_000;
@@ -25,28 +26,9 @@ struct Env {
     client: Client,
 }
 
-fn client_for(endpoint: String) -> Client {
-    Client::from_conf(
-        aws_sdk_kinesis::config::Builder::new()
-            .behavior_version_latest()
-            .region(aws_sdk_kinesis::config::Region::new("us-east-1"))
-            .credentials_provider(aws_sdk_kinesis::config::Credentials::new(
-                "a", "b", None, None, "t",
-            ))
-            .endpoint_url(endpoint)
-            .build(),
-    )
-}
-
 async fn start_with(config: Config, clock: ManualClock) -> Env {
-    let server = Server::start(
-        config,
-        Arc::new(clock.clone()),
-        "127.0.0.1:0".parse().unwrap(),
-    )
-    .await
-    .expect("server starts");
-    let client = client_for(server.endpoint());
+    let server = common::start_with_clock(config, &clock).await;
+    let client = common::client(&server.endpoint());
     Env {
         server,
         clock,
@@ -55,7 +37,7 @@ async fn start_with(config: Config, clock: ManualClock) -> Env {
 }
 
 async fn start(config: Config) -> Env {
-    start_with(config, ManualClock::starting_now()).await
+    start_with(config, common::whole_second_clock()).await
 }
 
 /// The exception name and message of a failed call.

@@ -42,6 +42,23 @@ fn position(t: ShardIteratorType) -> StartingPosition {
     StartingPosition::builder().r#type(t).build().unwrap()
 }
 
+type Events = aws_sdk_kinesis::primitives::event_stream::EventReceiver<
+    SubscribeToShardEventStream,
+    aws_sdk_kinesis::types::error::SubscribeToShardEventStreamError,
+>;
+
+/// Subscribes `consumer` to the first shard from `start`.
+async fn subscribe(c: &Client, consumer: &str, start: ShardIteratorType) -> Events {
+    c.subscribe_to_shard()
+        .consumer_arn(consumer)
+        .shard_id("shardId-000000000000")
+        .starting_position(position(start))
+        .send()
+        .await
+        .unwrap()
+        .event_stream
+}
+
 async fn next_event(
     rx: &mut aws_sdk_kinesis::primitives::event_stream::EventReceiver<
         SubscribeToShardEventStream,
@@ -75,15 +92,7 @@ async fn records_are_pushed_live_and_continuation_resumes() {
         .send()
         .await
         .unwrap();
-    let out = c
-        .subscribe_to_shard()
-        .consumer_arn(&consumer)
-        .shard_id("shardId-000000000000")
-        .starting_position(position(ShardIteratorType::TrimHorizon))
-        .send()
-        .await
-        .unwrap();
-    let mut rx = out.event_stream;
+    let mut rx = subscribe(&c, &consumer, ShardIteratorType::TrimHorizon).await;
     let first = next_event(&mut rx).await.unwrap();
     assert_eq!(first.records().len(), 1);
     assert_eq!(first.records()[0].data().as_ref(), b"before");
@@ -111,6 +120,45 @@ async fn records_are_pushed_live_and_continuation_resumes() {
     assert!(put_at.elapsed() < Duration::from_secs(5));
     assert_eq!(pushed.records()[0].sequence_number(), put.sequence_number());
     assert_eq!(pushed.continuation_sequence_number(), put.sequence_number());
+}
+
+/// Only the push on write can deliver the record here: the idle heartbeat (which also re-reads
+/// the shard) is a minute away, far beyond the ten seconds `next_event` waits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_put_is_pushed_at_once_not_found_by_the_heartbeat() {
+    let (server, _clock) = start(Config {
+        subscribe_heartbeat_ms: 60_000,
+        ..Config::default()
+    })
+    .await;
+    let c = client(&server.endpoint());
+    let consumer = setup(&c, 1).await;
+    let mut rx = subscribe(&c, &consumer, ShardIteratorType::Latest).await;
+    // The first event goes out at once, empty: the subscription is now waiting.
+    let first = next_event(&mut rx).await.unwrap();
+    assert!(first.records().is_empty());
+    for i in 0..3 {
+        let data = format!("pushed {i}");
+        let put = c
+            .put_record()
+            .stream_name("s")
+            .partition_key("a")
+            .data(Blob::new(data.as_bytes()))
+            .send()
+            .await
+            .unwrap();
+        // After an event with records the stream reads on at once, so an empty event may
+        // come first; after that, only the push can wake it within `next_event`'s 10 s.
+        let pushed = loop {
+            let e = next_event(&mut rx).await.expect("the stream is still open");
+            if !e.records().is_empty() {
+                break e;
+            }
+        };
+        assert_eq!(pushed.records().len(), 1);
+        assert_eq!(pushed.records()[0].data().as_ref(), data.as_bytes());
+        assert_eq!(pushed.records()[0].sequence_number(), put.sequence_number());
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

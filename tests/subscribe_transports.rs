@@ -2,62 +2,14 @@
 //! the generated CA), and h2c prior knowledge through a raw HTTP/2 client that drops its
 //! request handle right after the response headers, as the JS SDK v3 does.
 
-use aws_sdk_kinesis::config::{Builder, Credentials, Region};
+mod common;
+
 use aws_sdk_kinesis::primitives::Blob;
 use aws_sdk_kinesis::types::{ShardIteratorType, StartingPosition, SubscribeToShardEventStream};
 use aws_sdk_kinesis::Client;
-use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode, TlsContext, TrustStore};
-use kinesd::{Config, ManualClock, Server};
-use std::sync::Arc;
+use common::raw::AUTH;
+use kinesd::Config;
 use std::time::Duration;
-
-const AUTH: &str = "AWS4-HMAC-SHA256 Credential=AKID/20260101/us-east-1/kinesis/aws4_request, SignedHeaders=host;x-amz-date, Signature=abc";
-
-async fn server() -> Server {
-    Server::start(
-        Config::default(),
-        Arc::new(ManualClock::starting_now()),
-        "127.0.0.1:0".parse().unwrap(),
-    )
-    .await
-    .unwrap()
-}
-
-fn plain_client(endpoint: &str) -> Client {
-    Client::from_conf(
-        Builder::new()
-            .behavior_version_latest()
-            .region(Region::new("us-east-1"))
-            .credentials_provider(Credentials::new("AKID", "SECRET", None, None, "test"))
-            .endpoint_url(endpoint)
-            .build(),
-    )
-}
-
-fn tls_client(endpoint: &str, ca_pem: &str) -> Client {
-    let http_client = aws_smithy_http_client::Builder::new()
-        .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc))
-        .tls_context(
-            TlsContext::builder()
-                .with_trust_store(
-                    TrustStore::empty()
-                        .with_native_roots(false)
-                        .with_pem_certificate(ca_pem.as_bytes()),
-                )
-                .build()
-                .unwrap(),
-        )
-        .build_https();
-    Client::from_conf(
-        Builder::new()
-            .behavior_version_latest()
-            .region(Region::new("us-east-1"))
-            .credentials_provider(Credentials::new("AKID", "SECRET", None, None, "test"))
-            .http_client(http_client)
-            .endpoint_url(endpoint)
-            .build(),
-    )
-}
 
 /// A stream with one shard, one record, and an ACTIVE consumer; returns the consumer ARN.
 async fn prepare(c: &Client) -> String {
@@ -96,10 +48,10 @@ async fn prepare(c: &Client) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn subscribe_over_tls_h2_with_the_sdk() {
-    let server = server().await;
+    let server = common::serve(Config::default()).await;
     let ca = server.tls_ca_pem().expect("a generated CA");
     let endpoint = server.https_endpoint().expect("TLS is on");
-    let c = tls_client(&endpoint, &ca);
+    let c = common::tls_client(&endpoint, &ca);
     let consumer = prepare(&c).await;
     let mut events = c
         .subscribe_to_shard()
@@ -166,8 +118,8 @@ fn messages(mut buf: &[u8]) -> Vec<(String, Vec<u8>)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn subscribe_over_h2c_keeps_streaming_after_the_client_lets_go_of_the_request() {
-    let server = server().await;
-    let consumer = prepare(&plain_client(&server.endpoint())).await;
+    let server = common::serve(Config::default()).await;
+    let consumer = prepare(&common::client(&server.endpoint())).await;
     let tcp = tokio::net::TcpStream::connect(server.local_addr())
         .await
         .unwrap();

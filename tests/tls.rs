@@ -1,13 +1,13 @@
 //! TLS (h2 and http/1.1 by ALPN), plain HTTP/1.1 and h2c, all on one port.
 
-use aws_sdk_kinesis::config::{Builder, Credentials, Region};
+mod common;
+
 use aws_sdk_kinesis::primitives::Blob;
 use aws_sdk_kinesis::types::ShardIteratorType;
-use aws_sdk_kinesis::Client;
-use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode, TlsContext, TrustStore};
 use bytes::Bytes;
+use common::raw::AUTH;
 use kinesd::tls::TlsConfig;
-use kinesd::{Config, ManualClock, Server};
+use kinesd::Config;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, ServerName};
 use std::net::SocketAddr;
@@ -15,43 +15,6 @@ use std::sync::Arc;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
-
-const AUTH: &str = "AWS4-HMAC-SHA256 Credential=AKID/20260101/us-east-1/kinesis/aws4_request, SignedHeaders=host;x-amz-date, Signature=abc";
-
-async fn start(config: Config) -> Server {
-    Server::start(
-        config,
-        Arc::new(ManualClock::starting_now()),
-        "127.0.0.1:0".parse().unwrap(),
-    )
-    .await
-    .unwrap()
-}
-
-/// The Rust SDK over https, trusting only `ca_pem`.
-fn sdk_client(endpoint: &str, ca_pem: &str) -> Client {
-    let http_client = aws_smithy_http_client::Builder::new()
-        .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc))
-        .tls_context(
-            TlsContext::builder()
-                .with_trust_store(
-                    TrustStore::empty()
-                        .with_native_roots(false)
-                        .with_pem_certificate(ca_pem.as_bytes()),
-                )
-                .build()
-                .unwrap(),
-        )
-        .build_https();
-    let conf = Builder::new()
-        .behavior_version_latest()
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("AKID", "SECRET", None, None, "test"))
-        .http_client(http_client)
-        .endpoint_url(endpoint)
-        .build();
-    Client::from_conf(conf)
-}
 
 /// A rustls client trusting `ca_pem` and offering `alpn`.
 async fn tls_connect(
@@ -134,11 +97,11 @@ async fn h2_list_streams<S: AsyncRead + AsyncWrite + Unpin + Send + 'static>(
 
 #[tokio::test]
 async fn the_sdk_works_over_https_trusting_the_generated_ca() {
-    let server = start(Config::default()).await;
+    let server = common::serve(Config::default()).await;
     let ca = server.tls_ca_pem().expect("a generated CA");
     let endpoint = server.https_endpoint().unwrap();
     assert_eq!(endpoint, format!("https://{}", server.local_addr()));
-    let client = sdk_client(&endpoint, &ca);
+    let client = common::tls_client(&endpoint, &ca);
     client
         .create_stream()
         .stream_name("tls")
@@ -178,20 +141,20 @@ async fn the_sdk_works_over_https_trusting_the_generated_ca() {
     );
 
     // The same server over plain http, from the same kind of client.
-    let plain = sdk_client(&server.endpoint(), &ca);
+    let plain = common::tls_client(&server.endpoint(), &ca);
     let names = plain.list_streams().send().await.unwrap();
     assert_eq!(names.stream_names(), ["tls"]);
 
     // A client that does not trust the CA is refused.
-    let other_ca = start(Config::default()).await.tls_ca_pem().unwrap();
-    let untrusting = sdk_client(&endpoint, &other_ca);
+    let other_ca = common::serve(Config::default()).await.tls_ca_pem().unwrap();
+    let untrusting = common::tls_client(&endpoint, &other_ca);
     assert!(untrusting.list_streams().send().await.is_err());
     server.shutdown().await;
 }
 
 #[tokio::test]
 async fn alpn_picks_h2_or_http1_and_plain_and_h2c_share_the_port() {
-    let server = start(Config::default()).await;
+    let server = common::serve(Config::default()).await;
     let addr = server.local_addr();
     let ca = server.tls_ca_pem().unwrap();
 
@@ -255,7 +218,7 @@ async fn the_ca_is_kept_in_the_data_dir_and_reused() {
         },
         ..Config::default()
     };
-    let server = start(config.clone()).await;
+    let server = common::serve(config.clone()).await;
     let ca = server.tls_ca_pem().unwrap();
     let ca_path = server.tls_ca_path().unwrap().to_path_buf();
     assert_eq!(ca_path, dir.path().join("tls").join("ca.pem"));
@@ -271,13 +234,13 @@ async fn the_ca_is_kept_in_the_data_dir_and_reused() {
     server.shutdown().await;
 
     // A restart serves the same certificate, so clients that trust ca.pem keep working.
-    let server = start(config).await;
+    let server = common::serve(config).await;
     assert_eq!(server.tls_ca_pem().unwrap(), ca);
     assert_eq!(
         std::fs::read(dir.path().join("tls/server.pem")).unwrap(),
         server_pem
     );
-    let client = sdk_client(&server.https_endpoint().unwrap(), &ca);
+    let client = common::tls_client(&server.https_endpoint().unwrap(), &ca);
     client.list_streams().send().await.unwrap();
     server.shutdown().await;
 }
@@ -295,7 +258,7 @@ async fn user_certificates_and_tls_off() {
     let key_path = dir.path().join("key.pem");
     std::fs::write(&cert_path, cert.pem()).unwrap();
     std::fs::write(&key_path, key.serialize_pem()).unwrap();
-    let server = start(Config {
+    let server = common::serve(Config {
         tls: TlsConfig {
             cert_path: Some(cert_path),
             key_path: Some(key_path),
@@ -314,7 +277,7 @@ async fn user_certificates_and_tls_off() {
     server.shutdown().await;
 
     // TLS off: plain HTTP only, and a TLS hello is not answered with a handshake.
-    let server = start(Config {
+    let server = common::serve(Config {
         tls: TlsConfig {
             enabled: false,
             ..TlsConfig::default()
@@ -327,7 +290,7 @@ async fn user_certificates_and_tls_off() {
     let (status, _) =
         http1_list_streams(TcpStream::connect(server.local_addr()).await.unwrap()).await;
     assert_eq!(status, 200);
-    let some_ca = start(Config::default()).await.tls_ca_pem().unwrap();
+    let some_ca = common::serve(Config::default()).await.tls_ca_pem().unwrap();
     assert!(
         tls_connect(server.local_addr(), "localhost", &some_ca, &[b"h2"])
             .await

@@ -1,4 +1,4 @@
-//! Shared by `decode_json` and `decode_cbor`: the first byte picks the request type (its value
+//! Shared by `decode_json`, `decode_cbor` and the replay test (`tests/fuzz_replay.rs`): the first byte picks the request type (its value
 //! modulo 6, so the ASCII digits '0'..='5' in the seeds read as 0..=5), the rest is the body.
 //!
 //! Invariants checked besides "does not panic": a rejected body is a client error
@@ -7,8 +7,8 @@
 
 use kinesd::protocol::model::{
     CreateStreamInput, GetShardIteratorInput, ListShardsInput, PutRecordInput, PutRecordsInput,
+    SubscribeToShardInput,
 };
-use kinesd::protocol::subscribe_model::SubscribeToShardInput;
 use kinesd::protocol::{decode, render_error, Encoding};
 
 macro_rules! check {

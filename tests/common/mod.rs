@@ -1,114 +1,14 @@
-//! Shared helpers for the integration tests (`mod common;` in a test file).
-//!
-//! The API is deliberately small:
-//! - [`start`] runs an in-process kinesd on a free port with a fresh [`ManualClock`];
-//! - [`start_with_clock`] does the same with a given clock (restarts on a `data_dir`);
-//! - [`client`] builds an AWS SDK Kinesis client for an endpoint (no retries, dummy
-//!   credentials, us-east-1).
-//!
-//! Time-based behaviour (iterator expiry, retention) is driven with `clock.advance_ms(..)`,
-//! never by sleeping.
+//! The one test harness (`mod common;` in every integration test file):
+//! - `server`: an in-process kinesd with a manual clock, and the official SDK client;
+//! - `raw`: hand-written HTTP/1.1, h2c and any-content-type requests, with the one
+//!   `Authorization` header constant;
+//! - `process`: the built `kinesd` binary as a child process (crash, CLI and client tests),
+//!   and [`process::require_client`], which decides whether a missing client skips or fails.
 
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
-use aws_sdk_kinesis::config::retry::RetryConfig;
-use aws_sdk_kinesis::config::{Builder, Credentials, Region};
-use aws_sdk_kinesis::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_kinesis::Client;
-use kinesd::{Config, ManualClock, Server};
-use std::fmt::Debug;
-use std::sync::Arc;
+pub mod process;
+pub mod raw;
+mod server;
 
-/// The account every stream lives in with the default [`Config`].
-pub const ACCOUNT: &str = "000000000000";
-/// The region of the default [`Config`].
-pub const REGION: &str = "us-east-1";
-
-/// Starts a server with `config` and a manual clock starting at the real current time,
-/// rounded down to a whole second: JSON carries timestamps as epoch seconds and the SDK
-/// reads them through an `f64`, so a start like `…855.05` would come back as `…855.049`.
-/// With a whole-second start, times a multiple of 1/8 s apart survive exactly.
-pub async fn start(config: Config) -> (Server, ManualClock) {
-    let clock = whole_second_clock();
-    let server = start_with_clock(config, &clock).await;
-    (server, clock)
-}
-
-/// A manual clock at the current time rounded down to a whole second (see [`start`]).
-pub fn whole_second_clock() -> ManualClock {
-    let now = kinesd::Clock::now_ms(&ManualClock::starting_now());
-    ManualClock::new(now - now.rem_euclid(1000))
-}
-
-/// Starts a server on `127.0.0.1:0` driven by `clock` (clones share the time).
-///
-/// Reopening a `data_dir` right after [`Server::shutdown`] may briefly find the store still
-/// locked by the previous instance's background threads, so opening is retried for up to
-/// ten seconds before giving up.
-pub async fn start_with_clock(config: Config, clock: &ManualClock) -> Server {
-    let mut attempts = 0;
-    loop {
-        match Server::start(
-            config.clone(),
-            Arc::new(clock.clone()),
-            "127.0.0.1:0".parse().unwrap(),
-        )
-        .await
-        {
-            Ok(server) => return server,
-            Err(e) if attempts < 100 && config.data_dir.is_some() => {
-                attempts += 1;
-                let _ = e;
-                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-            }
-            Err(e) => panic!("server failed to start: {e}"),
-        }
-    }
-}
-
-/// An SDK client for `endpoint` (e.g. [`Server::endpoint`]). Retries are disabled so that
-/// throttling-class errors (LimitExceededException) come back at once.
-pub fn client(endpoint: &str) -> Client {
-    let conf = Builder::new()
-        .behavior_version_latest()
-        .region(Region::new(REGION))
-        .credentials_provider(Credentials::new("AKID", "SECRET", None, None, "test"))
-        .retry_config(RetryConfig::disabled())
-        .endpoint_url(endpoint)
-        .build();
-    Client::from_conf(conf)
-}
-
-/// A server with `config` and an SDK client for it.
-pub async fn setup(config: Config) -> (Server, ManualClock, Client) {
-    let (server, clock) = start(config).await;
-    let client = client(&server.endpoint());
-    (server, clock, client)
-}
-
-/// Creates a provisioned stream, panicking with the SDK error if it fails.
-pub async fn create(client: &Client, name: &str, shards: i32) {
-    client
-        .create_stream()
-        .stream_name(name)
-        .shard_count(shards)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("create {name}: {e:?}"));
-}
-
-/// The service error's code and message of a call that must fail.
-pub fn failure<T: Debug, E, R>(result: Result<T, SdkError<E, R>>) -> (String, String)
-where
-    E: ProvideErrorMetadata + Debug,
-    R: Debug,
-{
-    let err = result.expect_err("the call should have failed");
-    let err = err
-        .as_service_error()
-        .unwrap_or_else(|| panic!("not a service error: {err:?}"));
-    (
-        err.code().unwrap_or_default().to_string(),
-        err.message().unwrap_or_default().to_string(),
-    )
-}
+pub use server::*;
