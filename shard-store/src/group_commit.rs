@@ -60,8 +60,42 @@ impl Shared {
     }
 }
 
-/// What the flusher publishes after each cycle: the highest ticket done, or the cycle's error.
-type Flushed = std::result::Result<u64, StoreError>;
+/// What the flusher publishes after each cycle: the highest ticket its cycles have covered, and
+/// the recent cycles that failed, each as the tickets it covered and its error. A waiter learns
+/// its own cycle's outcome even when later cycles ran before it looked, and a failure never
+/// reaches a ticket taken after the failed cycle (it waits for the next one).
+#[derive(Clone, Default)]
+struct Flushed {
+    through: u64,
+    /// Oldest first; at most [`FAILURES_KEPT`].
+    failures: Vec<Failure>,
+}
+
+#[derive(Clone)]
+struct Failure {
+    /// Tickets in `(after, through]` were covered by the failed cycle.
+    after: u64,
+    through: u64,
+    error: StoreError,
+}
+
+/// Failed cycles remembered for waiters that look late; a waiter older than all of them has
+/// long been answered, or its request has gone.
+const FAILURES_KEPT: usize = 64;
+
+impl Flushed {
+    /// `None` while the ticket's cycle has not run; then its outcome.
+    fn outcome(&self, ticket: u64) -> Option<Result<()>> {
+        if ticket > self.through {
+            return None;
+        }
+        let failed = self
+            .failures
+            .iter()
+            .find(|f| f.after < ticket && ticket <= f.through);
+        Some(failed.map_or(Ok(()), |f| Err(f.error.clone())))
+    }
+}
 
 pub(crate) struct GroupCommit {
     shared: Arc<Shared>,
@@ -89,7 +123,7 @@ impl GroupCommit {
     /// Starts the flusher thread. `on_idle` runs on it after a second without work that
     /// followed some writes (the binary hands back freed memory there).
     pub(crate) fn start(store: Store, on_idle: Option<fn()>) -> Result<Arc<GroupCommit>> {
-        let (tx, rx) = watch::channel(Ok(0u64));
+        let (tx, rx) = watch::channel(Flushed::default());
         let shared = Arc::new(Shared {
             queue: Mutex::new(Queue::default()),
             wake: Condvar::new(),
@@ -151,10 +185,8 @@ impl Ticket {
     /// Resolves once the flusher's cycle covering this ticket is done, with its error if any.
     pub(crate) async fn wait(mut self) -> Result<()> {
         loop {
-            match &*self.flushed.borrow_and_update() {
-                Ok(done) if *done >= self.number => return Ok(()),
-                Ok(_) => {}
-                Err(e) => return Err(e.clone()),
+            if let Some(outcome) = self.flushed.borrow_and_update().outcome(self.number) {
+                return outcome;
             }
             if self.flushed.changed().await.is_err() {
                 return Err(StoreError::Io("the group commit has stopped".into()));
@@ -202,13 +234,27 @@ fn flusher(store: &Store, shared: &Shared, tx: &watch::Sender<Flushed>, on_idle:
         // On shutdown, records of an append whose caller stopped waiting are still written:
         // they may have been seen by nobody, but losing them is never right.
         written_since_idle |= !batches.is_empty();
-        let outcome = write_durably(store, batches, whole_store).map(|positions| {
-            for (shard, last) in positions {
-                shard.publish(last);
+        let written = write_durably(store, batches, whole_store);
+        let outcome = |flushed: &mut Flushed| {
+            if let Err(error) = &written {
+                if flushed.failures.len() == FAILURES_KEPT {
+                    flushed.failures.remove(0);
+                }
+                flushed.failures.push(Failure {
+                    after: flushed.through,
+                    through: target,
+                    error: error.clone(),
+                });
             }
-            target
-        });
-        if tx.send(outcome).is_err() || stopping {
+            flushed.through = target;
+        };
+        if let Ok(positions) = &written {
+            for (shard, last) in positions {
+                shard.publish(*last);
+            }
+        }
+        tx.send_modify(outcome);
+        if tx.is_closed() || stopping {
             return;
         }
     }
@@ -247,4 +293,131 @@ fn write_durably(
         store.flush()?;
     }
     Ok(positions)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::shard_state::ShardState;
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    const KEY: ShardKey = ShardKey {
+        stream: 3,
+        shard: 0,
+    };
+
+    fn record(position: u64, partition_key: &str) -> StoredRecord {
+        StoredRecord {
+            position,
+            arrival_ms: 7,
+            partition_key: partition_key.to_string(),
+            data: b"data".to_vec(),
+        }
+    }
+
+    fn runtime() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap()
+    }
+
+    fn stored(store: &Store) -> Vec<u64> {
+        let records = store.read(KEY, 0, usize::MAX, usize::MAX).unwrap();
+        records.iter().map(|r| r.position).collect()
+    }
+
+    #[test]
+    fn a_ticket_is_done_once_its_records_are_stored_and_visible() {
+        let store = Store::open_temporary().unwrap();
+        let commit = GroupCommit::start(store.clone(), None).unwrap();
+        let shard = Arc::new(ShardState::new(KEY, 0, 1));
+        commit.enqueue(&shard, vec![record(1, "a"), record(2, "b")]);
+        let ticket = commit.ticket(false);
+        // Not visible before the flusher has written them.
+        runtime().block_on(ticket.wait()).unwrap();
+        assert_eq!(shard.visible(), 2);
+        assert_eq!(stored(&store), vec![1, 2]);
+    }
+
+    #[test]
+    fn concurrent_writers_share_cycles_and_all_get_done() {
+        let store = Store::open_temporary().unwrap();
+        let commit = GroupCommit::start(store.clone(), None).unwrap();
+        let shard = Arc::new(ShardState::new(KEY, 0, 1));
+        // Positions are assigned and queued under one lock, as the shard writer does.
+        let writer = Arc::new(std::sync::Mutex::new(()));
+        let next = Arc::new(AtomicU64::new(1));
+        runtime().block_on(async {
+            let mut tasks = Vec::new();
+            for _ in 0..50 {
+                let (commit, shard, writer, next) =
+                    (commit.clone(), shard.clone(), writer.clone(), next.clone());
+                tasks.push(tokio::spawn(async move {
+                    let ticket = {
+                        let _w = writer.lock().unwrap();
+                        let position = next.fetch_add(1, Ordering::SeqCst);
+                        commit.enqueue(&shard, vec![record(position, "k")]);
+                        commit.ticket(false)
+                    };
+                    ticket.wait().await
+                }));
+            }
+            for task in tasks {
+                task.await.unwrap().unwrap();
+            }
+        });
+        assert_eq!(shard.visible(), 50);
+        assert_eq!(stored(&store), (1..=50).collect::<Vec<u64>>());
+    }
+
+    #[test]
+    fn a_failed_cycle_fails_its_tickets_with_the_store_error_and_the_next_succeeds() {
+        let store = Store::open_temporary().unwrap();
+        let commit = GroupCommit::start(store.clone(), None).unwrap();
+        let shard = Arc::new(ShardState::new(KEY, 0, 1));
+        let rt = runtime();
+        // The stored format cannot hold a partition key over 65535 bytes: the append fails.
+        let too_long = "k".repeat(70_000);
+        commit.enqueue(&shard, vec![record(1, &too_long)]);
+        let failed = rt.block_on(commit.ticket(false).wait());
+        assert!(
+            matches!(failed, Err(StoreError::Corrupt(_))),
+            "the store's own error, typed: {failed:?}"
+        );
+        assert_eq!(
+            shard.visible(),
+            0,
+            "nothing of a failed cycle becomes visible"
+        );
+        commit.enqueue(&shard, vec![record(2, "fine")]);
+        rt.block_on(commit.ticket(false).wait()).unwrap();
+        assert_eq!(shard.visible(), 2);
+        assert_eq!(stored(&store), vec![2]);
+    }
+
+    #[test]
+    fn a_whole_store_ticket_also_covers_direct_writes() {
+        let store = Store::open_temporary().unwrap();
+        let commit = GroupCommit::start(store.clone(), None).unwrap();
+        store.put_setting("direct", b"v").unwrap();
+        runtime().block_on(commit.durable()).unwrap();
+        assert_eq!(
+            store.get_setting("direct").unwrap().as_deref(),
+            Some(&b"v"[..])
+        );
+    }
+
+    #[test]
+    fn dropping_the_commit_writes_what_was_queued_then_stops_the_flusher() {
+        let store = Store::open_temporary().unwrap();
+        let commit = GroupCommit::start(store.clone(), None).unwrap();
+        let shard = Arc::new(ShardState::new(KEY, 0, 1));
+        commit.enqueue(&shard, vec![record(1, "a")]);
+        // A ticket nobody waits for: its writer went away.
+        drop(commit.ticket(false));
+        drop(commit);
+        assert_eq!(stored(&store), vec![1]);
+    }
 }

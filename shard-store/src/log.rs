@@ -112,7 +112,10 @@ pub trait ShardLog: Send + Sync {
     /// The position of the first stored record with arrival time >= `ts_ms`, if any.
     fn position_at_time(&self, shard: ShardKey, ts_ms: i64) -> StoreFuture<'_, Option<Position>>;
 
-    /// Stops appends to the shard and returns its last position (0 if it never had a record).
+    /// Stops appends to the shard and returns its last position: every record the shard holds
+    /// is at or below it, and nothing is ever appended to it again. (Not necessarily the last
+    /// record's position: an engine may have skipped positions, as sled does after a restart
+    /// with relaxed durability.)
     fn close(&self, shard: ShardKey) -> StoreFuture<'_, Position>;
 
     /// Removes, from the low end, records with arrival time < `cutoff_ms`, about `max` at a time
