@@ -1,8 +1,7 @@
 //! Stored values other than blocks (`block.rs`): every one starts with a format version byte;
 //! decoding anything else, or inconsistent lengths, yields `StoreError::Corrupt`, never a panic.
 
-use crate::block::BlockRecord;
-use crate::{Result, ShardKey, StoreError, StoredRecord};
+use crate::{Result, StoreError};
 
 pub(crate) const FORMAT_VERSION: u8 = 1;
 
@@ -22,23 +21,6 @@ pub(crate) fn versioned(body: &[u8]) -> Vec<u8> {
     v.push(FORMAT_VERSION);
     v.extend_from_slice(body);
     v
-}
-
-pub(crate) fn to_stored(shard: ShardKey, r: &BlockRecord<'_>) -> Result<StoredRecord> {
-    let partition_key = std::str::from_utf8(r.pk)
-        .map_err(|e| {
-            StoreError::Corrupt(format!(
-                "{shard:?} position {}: partition key: {e}",
-                r.position
-            ))
-        })?
-        .to_owned();
-    Ok(StoredRecord {
-        position: r.position,
-        arrival_ms: r.arrival_ms,
-        partition_key,
-        data: r.data.to_vec(),
-    })
 }
 
 pub(crate) fn decode_u64_value(value: &[u8], what: &str) -> Result<u64> {

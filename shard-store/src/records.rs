@@ -1,13 +1,14 @@
 //! Appending and reading a shard's records: blocks in the engine, plus the journaled records
 //! still in memory (`pending.rs`); and the position queries (last position, time search).
 
+use crate::block::BlockRecord;
 use crate::block::{self, Block, BlockBuilder, Header};
-use crate::encoding::{decode_u64_value, to_stored};
+use crate::encoding::decode_u64_value;
 use crate::error::{engine_err, with_context};
 use crate::keys::{block_key, high_water_key, parse_position_key};
 use crate::pending;
 use crate::store::Inner;
-use crate::{journal, NewRecord, Result, ShardKey, Store, StoredRecord};
+use crate::{journal, NewRecord, Result, ShardKey, Store, StoreError, StoredRecord};
 
 /// Upper bound on the encoded size of a block written by `append` (header included),
 /// unless one record alone is larger.
@@ -30,6 +31,23 @@ pub(crate) const PENDING_BYTES: usize = 2 << 20;
 
 pub(crate) fn as_new(records: &[StoredRecord]) -> Vec<NewRecord<'_>> {
     records.iter().map(StoredRecord::as_new).collect()
+}
+
+pub(crate) fn to_stored(shard: ShardKey, r: &BlockRecord<'_>) -> Result<StoredRecord> {
+    let partition_key = std::str::from_utf8(r.pk)
+        .map_err(|e| {
+            StoreError::Corrupt(format!(
+                "{shard:?} position {}: partition key: {e}",
+                r.position
+            ))
+        })?
+        .to_owned();
+    Ok(StoredRecord {
+        position: r.position,
+        arrival_ms: r.arrival_ms,
+        partition_key,
+        data: r.data.to_vec(),
+    })
 }
 
 impl Inner {

@@ -1,7 +1,7 @@
 use super::Ctx;
 use crate::error::ApiError;
 use crate::protocol::model::{Empty, PutResourcePolicyInput};
-use crate::streams::consumers::ConsumerStatus;
+use crate::streams::meta::ConsumerStatus;
 use crate::streams::settings::Resource;
 
 /// The document must be a JSON object; it is stored verbatim (enforcing it is not kinesd's job).

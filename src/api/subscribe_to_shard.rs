@@ -48,7 +48,9 @@ pub async fn start(
         "SubscribeToShard",
     )
     .await?;
-    let claim = ctx.claim_subscription(&consumer_arn, shard.index)?;
+    let claim = ctx
+        .subscriptions()
+        .claim(ctx.now(), &consumer_arn, shard.index)?;
     // A small buffer: the task reads ahead at most a couple of events.
     let (tx, rx) = mpsc::channel(2);
     tokio::spawn(async move {
@@ -62,7 +64,8 @@ pub async fn start(
         };
         sub.run(position, claim.started_ms, claim.cancel.clone())
             .await;
-        ctx.release_subscription(&consumer_arn, sub.shard.index, &claim);
+        ctx.subscriptions()
+            .release(&consumer_arn, sub.shard.index, &claim);
     });
     Ok(rx)
 }

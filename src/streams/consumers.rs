@@ -11,10 +11,10 @@
 //! ARN of a deregistered consumer never addresses a later consumer of the same name registered
 //! in another second.
 
+use super::meta::{ConsumerMeta, ConsumerStatus};
 use super::{Registry, Stream, StreamMeta, StreamStatus};
 use crate::error::ApiError;
 use crate::protocol::arn::parse_consumer_arn;
-use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -28,75 +28,6 @@ pub const MAX_CREATING: usize = 5;
 
 /// Serializes registrations so the account-wide CREATING count cannot be raced.
 static REGISTER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
-/// A consumer's lifecycle status, as DescribeStreamConsumer reports it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ConsumerStatus {
-    Creating,
-    Deleting,
-    Active,
-}
-
-impl ConsumerStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ConsumerStatus::Creating => "CREATING",
-            ConsumerStatus::Deleting => "DELETING",
-            ConsumerStatus::Active => "ACTIVE",
-        }
-    }
-}
-
-impl std::fmt::Display for ConsumerStatus {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ConsumerMeta {
-    pub name: String,
-    pub created_ms: i64,
-    /// CREATING until then, ACTIVE after.
-    pub active_at_ms: i64,
-    /// Set by DeregisterStreamConsumer: DELETING until then, gone after.
-    #[serde(default)]
-    pub delete_at_ms: Option<i64>,
-    #[serde(default)]
-    pub tags: BTreeMap<String, String>,
-    /// Resource policy document (PutResourcePolicy on the consumer ARN), verbatim.
-    #[serde(default)]
-    pub policy: Option<String>,
-}
-
-impl ConsumerMeta {
-    pub fn status(&self, now: i64) -> ConsumerStatus {
-        if self.delete_at_ms.is_some() {
-            ConsumerStatus::Deleting
-        } else if now < self.active_at_ms {
-            ConsumerStatus::Creating
-        } else {
-            ConsumerStatus::Active
-        }
-    }
-
-    /// Not yet gone (DELETING consumers still count until their deletion completes).
-    pub fn is_live(&self, now: i64) -> bool {
-        self.delete_at_ms.is_none_or(|t| now < t)
-    }
-
-    pub fn created_secs(&self) -> i64 {
-        self.created_ms.div_euclid(1000)
-    }
-
-    pub fn arn(&self, stream_arn: &str) -> String {
-        format!(
-            "{stream_arn}/consumer/{}:{}",
-            self.name,
-            self.created_secs()
-        )
-    }
-}
 
 impl StreamMeta {
     /// Registered consumers that are not gone, in registration order.

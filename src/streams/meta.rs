@@ -8,9 +8,7 @@
 //! - Shards are never removed from `shards` while the stream lives: their index is their
 //!   position in the vector, and closed shards keep their lineage and ending position.
 
-use super::consumers;
 use super::sequence::SequenceNumber;
-use super::settings;
 use crate::error::ApiError;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -102,7 +100,7 @@ pub struct StreamMeta {
     pub scaling_history: Vec<i64>,
     /// Enhanced fan-out consumers, in registration order (see `consumers.rs`).
     #[serde(default)]
-    pub consumers: Vec<consumers::ConsumerMeta>,
+    pub consumers: Vec<ConsumerMeta>,
     /// Resource policy document (PutResourcePolicy), verbatim.
     #[serde(default)]
     pub policy: Option<String>,
@@ -111,7 +109,7 @@ pub struct StreamMeta {
     pub shard_level_metrics: Vec<String>,
     /// On-demand warm throughput (UpdateStreamWarmThroughput).
     #[serde(default)]
-    pub warm_throughput: Option<settings::WarmThroughput>,
+    pub warm_throughput: Option<WarmThroughput>,
     /// When the capacity mode was switched (two switches per rolling 24 h).
     #[serde(default)]
     pub mode_switches: Vec<i64>,
@@ -167,5 +165,93 @@ impl StreamMeta {
             position: c.ending_position,
             arrival_ms: c.at_ms,
         })
+    }
+}
+
+/// A consumer's lifecycle status, as DescribeStreamConsumer reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConsumerStatus {
+    Creating,
+    Deleting,
+    Active,
+}
+
+impl ConsumerStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConsumerStatus::Creating => "CREATING",
+            ConsumerStatus::Deleting => "DELETING",
+            ConsumerStatus::Active => "ACTIVE",
+        }
+    }
+}
+
+impl std::fmt::Display for ConsumerStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsumerMeta {
+    pub name: String,
+    pub created_ms: i64,
+    /// CREATING until then, ACTIVE after.
+    pub active_at_ms: i64,
+    /// Set by DeregisterStreamConsumer: DELETING until then, gone after.
+    #[serde(default)]
+    pub delete_at_ms: Option<i64>,
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+    /// Resource policy document (PutResourcePolicy on the consumer ARN), verbatim.
+    #[serde(default)]
+    pub policy: Option<String>,
+}
+
+impl ConsumerMeta {
+    pub fn status(&self, now: i64) -> ConsumerStatus {
+        if self.delete_at_ms.is_some() {
+            ConsumerStatus::Deleting
+        } else if now < self.active_at_ms {
+            ConsumerStatus::Creating
+        } else {
+            ConsumerStatus::Active
+        }
+    }
+
+    /// Not yet gone (DELETING consumers still count until their deletion completes).
+    pub fn is_live(&self, now: i64) -> bool {
+        self.delete_at_ms.is_none_or(|t| now < t)
+    }
+
+    pub fn created_secs(&self) -> i64 {
+        self.created_ms.div_euclid(1000)
+    }
+
+    pub fn arn(&self, stream_arn: &str) -> String {
+        format!(
+            "{stream_arn}/consumer/{}:{}",
+            self.name,
+            self.created_secs()
+        )
+    }
+}
+
+/// Warm throughput of an on-demand stream: the target applies once `ready_at_ms` is reached
+/// (the stream is UPDATING until then); `previous_mibps` is reported as current before that.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WarmThroughput {
+    pub target_mibps: i64,
+    pub previous_mibps: i64,
+    pub ready_at_ms: i64,
+}
+
+impl WarmThroughput {
+    pub fn current(&self, now: i64) -> i64 {
+        if now >= self.ready_at_ms {
+            self.target_mibps
+        } else {
+            self.previous_mibps
+        }
     }
 }

@@ -8,9 +8,11 @@
 //! - `write` and `read`: the data plane;
 //! - `retention`: trimming expired records and purging deleted streams;
 //! - `subscriptions`: SubscribeToShard's leases;
-//! - `consumers`, `reshard`, `settings`: enhanced fan-out, resharding, account settings;
+//! - `consumers`, `reshard`, `settings`: enhanced fan-out, resharding, account settings
+//!   (the account's document in `account`);
 //! - `sequence`, `iterator`, `hash`: the encodings clients hold on to (ARNs: `protocol::arn`).
 
+mod account;
 pub mod consumers;
 pub mod hash;
 pub mod iterator;

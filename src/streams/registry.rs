@@ -9,10 +9,10 @@
 //! - A stream whose DELETING period is over leaves the map and its id joins `purging` until
 //!   retention has removed its records and its document (`retention.rs`).
 
+use super::account::AccountSettings;
 use super::hash;
 use super::iterator::Signer;
 use super::meta::{ShardMeta, StreamMeta, StreamMode, StreamStatus, META_VERSION};
-use super::settings::AccountSettings;
 use super::stream::Stream;
 use super::subscriptions::Subscriptions;
 use crate::clock::SharedClock;
@@ -114,6 +114,11 @@ impl Registry {
 
     pub fn config(&self) -> &Config {
         &self.config
+    }
+
+    /// SubscribeToShard's leases.
+    pub fn subscriptions(&self) -> &Subscriptions {
+        &self.subscriptions
     }
 
     /// Signs and opens shard iterators and paging tokens.

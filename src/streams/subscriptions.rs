@@ -8,7 +8,6 @@
 //! Invariant: a lease is removed only by the subscription that holds it (matched by id), so a
 //! subscription ending after it was taken over never removes its successor's lease.
 
-use super::Registry;
 use crate::error::ApiError;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -43,19 +42,18 @@ pub struct Subscriptions {
 }
 
 impl Subscriptions {
-    fn leases(&self) -> MutexGuard<'_, HashMap<(String, u32), Lease>> {
+    fn leases_locked(&self) -> MutexGuard<'_, HashMap<(String, u32), Lease>> {
         // Entries are inserted and removed whole: poison cannot leave the map half changed.
         self.leases.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 
-impl Registry {
-    /// Claims the (consumer, shard) slot for a new subscription, taking it over from an older
-    /// one or refusing if the current one is too recent.
-    pub fn claim_subscription(&self, consumer_arn: &str, shard: u32) -> Result<Claim, ApiError> {
-        let now = self.now();
-        let subs = &self.subscriptions;
-        let mut leases = subs.leases();
+impl Subscriptions {
+    /// Claims the (consumer, shard) slot for a new subscription at `now`, taking it over from
+    /// an older one or refusing if the current one is too recent.
+    pub fn claim(&self, now: i64, consumer_arn: &str, shard: u32) -> Result<Claim, ApiError> {
+        let subs = self;
+        let mut leases = subs.leases_locked();
         let key = (consumer_arn.to_string(), shard);
         if let Some(old) = leases.get(&key) {
             if now - old.started_ms < TAKEOVER_MS {
@@ -82,8 +80,8 @@ impl Registry {
     }
 
     /// Gives the slot back when a subscription ends, unless a newer one has taken it.
-    pub fn release_subscription(&self, consumer_arn: &str, shard: u32, claim: &Claim) {
-        let mut leases = self.subscriptions.leases();
+    pub fn release(&self, consumer_arn: &str, shard: u32, claim: &Claim) {
+        let mut leases = self.leases_locked();
         let key = (consumer_arn.to_string(), shard);
         if leases.get(&key).is_some_and(|l| l.id == claim.id) {
             leases.remove(&key);

@@ -4,7 +4,7 @@
 use crate::api::Ctx;
 use crate::error::ApiError;
 use crate::protocol::model::ConsumerRefInput;
-use crate::streams::consumers::ConsumerMeta;
+use crate::streams::meta::ConsumerMeta;
 use crate::streams::Stream;
 use std::sync::Arc;
 

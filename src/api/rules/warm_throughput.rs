@@ -9,7 +9,7 @@
 use crate::api::Ctx;
 use crate::error::ApiError;
 use crate::protocol::model::WarmThroughputObject;
-use crate::streams::settings::WarmThroughput;
+use crate::streams::meta::WarmThroughput;
 use crate::streams::{StreamMeta, StreamMode};
 
 pub(crate) const MAX_WARM_MIBPS: i64 = 10_240;
