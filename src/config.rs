@@ -36,6 +36,8 @@ pub struct Config {
     pub trim_batch: usize,
     /// TLS on the listening port (next to plain HTTP/1.1 and h2c); see `tls.rs`.
     pub tls: crate::tls::TlsConfig,
+    /// Connection limits and timeouts (see `server/connection.rs`).
+    pub connections: ConnectionLimits,
     /// Run by the store when it falls idle after writes: the binary hands freed memory back to
     /// the OS there (the library itself holds no `unsafe`).
     pub on_idle: Option<fn()>,
@@ -59,6 +61,36 @@ impl Default for Config {
             trim_batch: 1_000,
             tls: crate::tls::TlsConfig::default(),
             on_idle: None,
+            connections: ConnectionLimits::default(),
+        }
+    }
+}
+
+/// What one client may hold of the server: the defaults are far above what a laptop's producers
+/// and consumers use, and far below what exhausts the process (file descriptors, memory).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectionLimits {
+    /// Connections served at once; more are closed as they arrive, with a (rate-limited) log
+    /// line. Also capped below the process's file-descriptor limit at start.
+    pub max_connections: usize,
+    /// How long a connection may take to send its first byte (TLS or plain is told apart by
+    /// it), and an HTTP/1.1 connection its request headers, before it is closed. In HTTP/1.1
+    /// the same timer runs while a keep-alive connection sits idle between requests.
+    pub header_timeout_ms: u64,
+    /// Streams one HTTP/2 connection may have open at once (each can hold a request body).
+    pub h2_max_streams: u32,
+    /// An HTTP/2 connection is pinged after this long without frames, and closed if the ping
+    /// is not answered within the same time.
+    pub h2_keepalive_ms: u64,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        ConnectionLimits {
+            max_connections: 10_000,
+            header_timeout_ms: 60_000,
+            h2_max_streams: 32,
+            h2_keepalive_ms: 60_000,
         }
     }
 }

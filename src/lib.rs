@@ -17,5 +17,5 @@ pub mod streams;
 pub mod tls;
 
 pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
-pub use config::{Config, Durability};
+pub use config::{Config, ConnectionLimits, Durability};
 pub use server::Server;

@@ -67,6 +67,38 @@ struct Args {
     /// Extra DNS name or IP address for the generated certificate (repeatable).
     #[arg(long = "tls-name", value_name = "NAME")]
     tls_names: Vec<String>,
+    /// Connections served at once; more are closed as they arrive (also kept below the
+    /// file-descriptor limit).
+    #[arg(long, default_value_t = 10_000, env = "KINESD_MAX_CONNECTIONS")]
+    max_connections: usize,
+    /// Milliseconds a connection may take to send its first byte or its request headers, and
+    /// an HTTP/1.1 keep-alive connection may stay idle.
+    #[arg(long, default_value_t = 60_000)]
+    header_timeout_ms: u64,
+    /// Streams one HTTP/2 connection may have open at once.
+    #[arg(long, default_value_t = 32)]
+    h2_max_streams: u32,
+    /// Milliseconds without frames before an HTTP/2 connection is pinged (and closed if the
+    /// ping is not answered as long).
+    #[arg(long, default_value_t = 60_000)]
+    h2_keepalive_ms: u64,
+}
+
+/// File descriptors kept for the store, the journal, TLS files and logs beside connections.
+const RESERVED_FDS: u64 = 256;
+
+/// Raises the soft limit on open files to the hard one and returns how many connections it
+/// leaves room for.
+fn connection_room() -> Option<usize> {
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => {
+            Some(usize::try_from(limit.saturating_sub(RESERVED_FDS)).unwrap_or(usize::MAX))
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "could not read or raise the open-file limit");
+            None
+        }
+    }
 }
 
 #[tokio::main]
@@ -100,6 +132,22 @@ async fn main() {
             extra_names: args.tls_names,
         },
         on_idle: Some(memory::release_freed_memory),
+        connections: kinesd::ConnectionLimits {
+            max_connections: match connection_room() {
+                Some(room) if room < args.max_connections => {
+                    tracing::warn!(
+                        requested = args.max_connections,
+                        allowed = room,
+                        "--max-connections lowered to what the open-file limit allows"
+                    );
+                    room.max(1)
+                }
+                _ => args.max_connections,
+            },
+            header_timeout_ms: args.header_timeout_ms,
+            h2_max_streams: args.h2_max_streams,
+            h2_keepalive_ms: args.h2_keepalive_ms,
+        },
         ..Config::default()
     };
     let addr: SocketAddr = match format!("{}:{}", args.host, args.port).parse() {

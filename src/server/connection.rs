@@ -1,6 +1,11 @@
 //! Serving connections: the accept loop, TLS or plain told apart by the first byte, HTTP/1.1
 //! or h2 on each, and one request turned into an operation call with AWS's checks
 //! (`protocol::request`) on the way.
+//!
+//! Limits (`Config::connections`): a cap on connections served at once, a deadline for the
+//! first byte and for HTTP/1.1 request headers (also the idle keep-alive timeout), and, for
+//! HTTP/2, a cap on concurrent streams and keep-alive pings, so idle or slow clients cannot
+//! hold the server's file descriptors or memory for ever.
 
 use super::response::{
     error_response, request_id, respond, too_large, Body, EventBody, REQUEST_ID,
@@ -14,10 +19,12 @@ use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use hyper::header::{HeaderName, HeaderValue, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, DATE};
 use hyper::{Method, Request, Response};
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use std::convert::Infallible;
+use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 
@@ -30,9 +37,27 @@ pub(super) async fn accept_loop(
     registry: Arc<Registry>,
     tls: Option<tokio_rustls::TlsAcceptor>,
 ) {
+    let limits = registry.config().connections;
+    let header_timeout = Duration::from_millis(limits.header_timeout_ms.max(1));
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        // With a timer, hyper closes a connection whose request headers take longer than this,
+        // and a keep-alive connection idle for as long.
+        .header_read_timeout(header_timeout);
+    let keepalive = Duration::from_millis(limits.h2_keepalive_ms.max(1));
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_concurrent_streams(limits.h2_max_streams.max(1))
+        .keep_alive_interval(keepalive)
+        .keep_alive_timeout(keepalive);
+    let builder = Arc::new(builder);
     let mut connections = JoinSet::new();
+    let mut refused = RateLimitedWarning::default();
     loop {
-        let (socket, _) = match listener.accept().await {
+        let (socket, peer) = match listener.accept().await {
             Ok(conn) => conn,
             Err(e) => {
                 tracing::warn!(error = %e, "accept failed");
@@ -40,15 +65,28 @@ pub(super) async fn accept_loop(
                 continue;
             }
         };
+        // Reap finished connections so the set counts only live ones.
+        while connections.try_join_next().is_some() {}
+        if connections.len() >= limits.max_connections {
+            refused.note(peer, limits.max_connections);
+            drop(socket);
+            continue;
+        }
         let _ = socket.set_nodelay(true);
         let registry = registry.clone();
         let tls = tls.clone();
+        let builder = builder.clone();
         connections.spawn(async move {
             // TLS or plain, told apart by the first byte; both then speak HTTP/1.1 or h2.
-            let socket = match crate::tls::accept(socket, tls.as_ref()).await {
-                Ok(conn) => conn,
-                Err(e) => {
+            let first = crate::tls::accept(socket, tls.as_ref());
+            let socket = match tokio::time::timeout(header_timeout, first).await {
+                Ok(Ok(conn)) => conn,
+                Ok(Err(e)) => {
                     tracing::debug!(error = %e, "TLS handshake failed");
+                    return;
+                }
+                Err(_) => {
+                    tracing::debug!("connection sent nothing in time");
                     return;
                 }
             };
@@ -56,7 +94,6 @@ pub(super) async fn accept_loop(
                 let registry = registry.clone();
                 async move { Ok::<_, Infallible>(handle(registry, req).await) }
             });
-            let builder = auto::Builder::new(TokioExecutor::new());
             if let Err(e) = builder
                 .serve_connection(TokioIo::new(socket), service)
                 .await
@@ -64,8 +101,32 @@ pub(super) async fn accept_loop(
                 tracing::debug!(error = %e, "connection ended with an error");
             }
         });
-        // Reap finished connections so the set does not grow without bound.
-        while connections.try_join_next().is_some() {}
+    }
+}
+
+/// Logs refused connections at most once per [`REFUSED_LOG_EVERY`], with how many since.
+#[derive(Default)]
+struct RateLimitedWarning {
+    last: Option<Instant>,
+    since: u64,
+}
+
+const REFUSED_LOG_EVERY: Duration = Duration::from_secs(10);
+
+impl RateLimitedWarning {
+    fn note(&mut self, peer: SocketAddr, cap: usize) {
+        self.since += 1;
+        if self.last.is_some_and(|t| t.elapsed() < REFUSED_LOG_EVERY) {
+            return;
+        }
+        tracing::warn!(
+            %peer,
+            refused = self.since,
+            max_connections = cap,
+            "connection limit reached: closing new connections (raise --max-connections)"
+        );
+        self.last = Some(Instant::now());
+        self.since = 0;
     }
 }
 
