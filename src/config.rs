@@ -82,6 +82,9 @@ pub struct ConnectionLimits {
     /// An HTTP/2 connection is pinged after this long without frames, and closed if the ping
     /// is not answered within the same time.
     pub h2_keepalive_ms: u64,
+    /// On shutdown, how long requests already accepted may take to finish before their
+    /// connections are cut.
+    pub shutdown_grace_ms: u64,
 }
 
 impl Default for ConnectionLimits {
@@ -91,6 +94,7 @@ impl Default for ConnectionLimits {
             header_timeout_ms: 60_000,
             h2_max_streams: 32,
             h2_keepalive_ms: 60_000,
+            shutdown_grace_ms: 5_000,
         }
     }
 }

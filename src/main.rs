@@ -82,6 +82,9 @@ struct Args {
     /// ping is not answered as long).
     #[arg(long, default_value_t = 60_000)]
     h2_keepalive_ms: u64,
+    /// On SIGTERM or Ctrl-C, milliseconds requests already accepted may take to finish.
+    #[arg(long, default_value_t = 5_000)]
+    shutdown_grace_ms: u64,
 }
 
 /// File descriptors kept for the store, the journal, TLS files and logs beside connections.
@@ -147,6 +150,7 @@ async fn main() {
             header_timeout_ms: args.header_timeout_ms,
             h2_max_streams: args.h2_max_streams,
             h2_keepalive_ms: args.h2_keepalive_ms,
+            shutdown_grace_ms: args.shutdown_grace_ms,
         },
         ..Config::default()
     };

@@ -157,3 +157,60 @@ async fn an_http2_connection_may_open_only_so_many_streams() {
     assert_eq!(client.current_max_send_streams(), 7);
     driver.abort();
 }
+
+/// SIGTERM's path (`Server::shutdown`): a request already accepted finishes and is answered,
+/// new connections are refused meanwhile, and the server then stops within its grace period.
+#[tokio::test]
+async fn shutdown_lets_an_accepted_request_finish_and_refuses_new_ones() {
+    let server = common::serve(Config::default()).await;
+    let addr = server.local_addr();
+    let mut conn = Conn::open(addr).await;
+    // `Expect: 100-continue` tells when the request has reached its handler: the server
+    // answers "100 Continue" only once the handler asks for the body.
+    let request = list_streams();
+    let split = request.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 2;
+    let (head, last) = request.split_at(split);
+    conn.stream.write_all(head).await.unwrap();
+    conn.stream
+        .write_all(b"Expect: 100-continue\r\n")
+        .await
+        .unwrap();
+    conn.stream.write_all(b"\r\n").await.unwrap();
+    let last = &last[2..];
+    let mut interim = Vec::new();
+    while !interim.ends_with(b"\r\n\r\n") {
+        let mut byte = [0u8; 1];
+        tokio::time::timeout(Duration::from_secs(5), conn.stream.read_exact(&mut byte))
+            .await
+            .expect("100 Continue in time")
+            .unwrap();
+        interim.push(byte[0]);
+    }
+    assert!(interim.starts_with(b"HTTP/1.1 100"), "{interim:?}");
+    let stopping = tokio::spawn(server.shutdown());
+    // The listener goes first: nobody new gets in.
+    let refused = async {
+        loop {
+            match TcpStream::connect(addr).await {
+                Err(_) => return,
+                Ok(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(5), refused)
+        .await
+        .expect("new connections are refused once shutdown has begun");
+    // The request that was under way is still served.
+    conn.stream.write_all(last).await.unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(Duration::from_secs(5), conn.stream.read_to_end(&mut answer))
+        .await
+        .expect("the accepted request is answered, then the connection closes")
+        .unwrap();
+    let text = String::from_utf8_lossy(&answer);
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+    tokio::time::timeout(Duration::from_secs(15), stopping)
+        .await
+        .expect("shutdown ends within its grace period")
+        .unwrap();
+}

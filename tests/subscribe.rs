@@ -314,3 +314,25 @@ async fn deregistering_the_consumer_ends_the_stream_with_an_error() {
     .expect("the stream ends");
     assert!(ended.contains("ResourceNotFound"), "{ended}");
 }
+
+/// Shutdown ends open subscriptions cleanly instead of holding their connections for the
+/// whole grace period.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_ends_open_subscriptions_at_once() {
+    let (server, _clock) = start(Config::default()).await;
+    let c = client(&server.endpoint());
+    let consumer = setup(&c, 1).await;
+    let mut rx = subscribe(&c, &consumer, ShardIteratorType::Latest).await;
+    assert!(next_event(&mut rx).await.is_some());
+    let began = Instant::now();
+    server.shutdown().await;
+    let took = began.elapsed();
+    assert!(
+        took < Duration::from_secs(3),
+        "shutdown waited {took:?} for a subscription (grace period 5 s)"
+    );
+    assert!(
+        next_event(&mut rx).await.is_none(),
+        "the stream ends cleanly"
+    );
+}

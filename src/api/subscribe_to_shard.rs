@@ -17,12 +17,12 @@ use crate::error::ApiError;
 use crate::protocol::model::{SubscribeToShardEvent, SubscribeToShardInput};
 use crate::protocol::{decode, encode, eventstream, render_error, Encoding};
 use crate::streams::sequence::SequenceNumber;
-use crate::streams::subscriptions::SUBSCRIPTION_MS;
+use crate::streams::subscriptions::{Claim, SUBSCRIPTION_MS};
 use crate::streams::{Shard, Stream};
 use bytes::Bytes;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{mpsc, Notify};
+use tokio::sync::mpsc;
 
 /// Records per event; AWS caps an event's data by the shard's 2 MiB/s read rate.
 const EVENT_RECORDS: usize = 10_000;
@@ -62,8 +62,7 @@ pub async fn start(
             consumer_arn: consumer_arn.clone(),
             tx,
         };
-        sub.run(position, claim.started_ms, claim.cancel.clone())
-            .await;
+        sub.run(position, &claim).await;
         ctx.subscriptions()
             .release(&consumer_arn, sub.shard.index, &claim);
     });
@@ -84,7 +83,9 @@ impl Subscription {
         self.tx.send(Bytes::from(frame)).await.is_ok()
     }
 
-    async fn run(&self, mut position: u64, started_ms: i64, cancel: Arc<Notify>) {
+    async fn run(&self, mut position: u64, claim: &Claim) {
+        let started_ms = claim.started_ms;
+        let mut ending = claim.ending.clone();
         if !self
             .send(eventstream::initial_response(self.encoding))
             .await
@@ -100,7 +101,7 @@ impl Subscription {
             }
         };
         loop {
-            if self.ctx.now() - started_ms >= SUBSCRIPTION_MS {
+            if self.ctx.now() - started_ms >= SUBSCRIPTION_MS || *ending.borrow() {
                 return;
             }
             // A deregistered consumer or deleted stream ends the stream with AWS's error.
@@ -154,7 +155,8 @@ impl Subscription {
                     }
                 }
                 _ = tokio::time::sleep(heartbeat) => {}
-                _ = cancel.notified() => {
+                _ = ending.changed() => return,
+                _ = claim.cancel.notified() => {
                     let e = ApiError::ResourceInUse(format!(
                         "Another subscription was started for this consumer and shard: {}",
                         self.consumer_arn

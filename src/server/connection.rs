@@ -21,11 +21,13 @@ use hyper::header::{HeaderName, HeaderValue, AUTHORIZATION, CONTENT_LENGTH, CONT
 use hyper::{Method, Request, Response};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
+use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 // Parsed once: a `&str` name is parsed again on every lookup.
@@ -36,6 +38,7 @@ pub(super) async fn accept_loop(
     listener: TcpListener,
     registry: Arc<Registry>,
     tls: Option<tokio_rustls::TlsAcceptor>,
+    mut stopping: watch::Receiver<bool>,
 ) {
     let limits = registry.config().connections;
     let header_timeout = Duration::from_millis(limits.header_timeout_ms.max(1));
@@ -55,9 +58,14 @@ pub(super) async fn accept_loop(
         .keep_alive_timeout(keepalive);
     let builder = Arc::new(builder);
     let mut connections = JoinSet::new();
+    let graceful = GracefulShutdown::new();
     let mut refused = RateLimitedWarning::default();
     loop {
-        let (socket, peer) = match listener.accept().await {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            _ = stopping.wait_for(|stop| *stop) => break,
+        };
+        let (socket, peer) = match accepted {
             Ok(conn) => conn,
             Err(e) => {
                 tracing::warn!(error = %e, "accept failed");
@@ -76,10 +84,19 @@ pub(super) async fn accept_loop(
         let registry = registry.clone();
         let tls = tls.clone();
         let builder = builder.clone();
+        let watcher = graceful.watcher();
+        let mut stop_waiting = stopping.clone();
         connections.spawn(async move {
             // TLS or plain, told apart by the first byte; both then speak HTTP/1.1 or h2.
+            // A connection that has sent nothing yet has no request to finish: clients open
+            // spare connections for their pools, so shutdown must not wait for those.
             let first = crate::tls::accept(socket, tls.as_ref());
-            let socket = match tokio::time::timeout(header_timeout, first).await {
+            let first = tokio::select! {
+                biased;
+                first = tokio::time::timeout(header_timeout, first) => first,
+                _ = stop_waiting.wait_for(|stop| *stop) => return,
+            };
+            let socket = match first {
                 Ok(Ok(conn)) => conn,
                 Ok(Err(e)) => {
                     tracing::debug!(error = %e, "TLS handshake failed");
@@ -94,14 +111,26 @@ pub(super) async fn accept_loop(
                 let registry = registry.clone();
                 async move { Ok::<_, Infallible>(handle(registry, req).await) }
             });
-            if let Err(e) = builder
-                .serve_connection(TokioIo::new(socket), service)
-                .await
-            {
+            let connection = builder.serve_connection(TokioIo::new(socket), service);
+            if let Err(e) = watcher.watch(connection).await {
                 tracing::debug!(error = %e, "connection ended with an error");
             }
         });
     }
+    // Stopping: no new connections (the listener closes here); the accepted ones finish their
+    // current requests, within the grace period.
+    drop(listener);
+    let grace = Duration::from_millis(limits.shutdown_grace_ms);
+    if tokio::time::timeout(grace, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            open = connections.len(),
+            "shutdown grace period over: cutting the connections still open"
+        );
+    }
+    connections.shutdown().await;
 }
 
 /// Logs refused connections at most once per [`REFUSED_LOG_EVERY`], with how many since.

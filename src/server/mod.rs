@@ -17,6 +17,11 @@ pub struct Server {
     addr: SocketAddr,
     registry: Arc<Registry>,
     tasks: JoinSet<()>,
+    /// The accept loop: serves connections until told to stop, then lets accepted requests
+    /// finish. A set of one, so dropping the server aborts it.
+    accepting: JoinSet<()>,
+    /// Tells the accept loop to stop (see [`Server::shutdown`]).
+    stop: tokio::sync::watch::Sender<bool>,
     /// The generated TLS CA (PEM, and its file with a data directory); see `tls.rs`.
     tls_ca: Option<(String, Option<std::path::PathBuf>)>,
     tls_enabled: bool,
@@ -40,16 +45,21 @@ impl Server {
         let acceptor = tls.as_ref().map(|t| t.acceptor.clone());
         let tls_enabled = tls.is_some();
         let tls_ca = tls.and_then(|t| t.ca_pem.map(|pem| (pem, t.ca_path)));
-        tasks.spawn(connection::accept_loop(
+        let (stop, stopping) = tokio::sync::watch::channel(false);
+        let mut accepting = JoinSet::new();
+        accepting.spawn(connection::accept_loop(
             listener,
             registry.clone(),
             acceptor,
+            stopping,
         ));
         tasks.spawn(retention::retention_worker(registry.clone()));
         Ok(Server {
             addr,
             registry,
             tasks,
+            accepting,
+            stop,
             tls_ca,
             tls_enabled,
         })
@@ -89,8 +99,25 @@ impl Server {
         &self.registry
     }
 
-    /// Stops accepting, ends open connections and makes everything written durable.
+    /// Stops accepting, lets the requests already accepted finish (HTTP/2 connections get a
+    /// GOAWAY, HTTP/1.1 ones close after their current answer) for at most
+    /// `Config::connections.shutdown_grace_ms`, ends what is left, and makes everything
+    /// written durable.
     pub async fn shutdown(mut self) {
+        let _ = self.stop.send(true);
+        // A subscription would otherwise hold its connection open for the whole grace period.
+        self.registry.subscriptions().end_all();
+        let grace = self.registry.config().connections.shutdown_grace_ms;
+        // The accept loop itself gives up on connections at the deadline; the extra second
+        // only covers its own wind-down.
+        let deadline = std::time::Duration::from_millis(grace) + std::time::Duration::from_secs(1);
+        if tokio::time::timeout(deadline, self.accepting.join_next())
+            .await
+            .is_err()
+        {
+            tracing::warn!("connections still open after the shutdown deadline were cut");
+        }
+        self.accepting.shutdown().await;
         self.tasks.shutdown().await;
         let registry = self.registry;
         if let Err(e) = registry.sync().await {

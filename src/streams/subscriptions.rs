@@ -5,6 +5,9 @@
 //! the one it replaces ends with a ResourceInUseException frame. A subscription lasts at most
 //! [`SUBSCRIPTION_MS`] by the injected clock.
 //!
+//! On shutdown every subscription is ended ([`Subscriptions::end_all`]): the event stream
+//! finishes cleanly, as it does after five minutes, and the client subscribes again elsewhere.
+//!
 //! Invariant: a lease is removed only by the subscription that holds it (matched by id), so a
 //! subscription ending after it was taken over never removes its successor's lease.
 
@@ -12,7 +15,7 @@ use crate::error::ApiError;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use tokio::sync::Notify;
+use tokio::sync::{watch, Notify};
 
 /// How long a subscription lasts.
 pub const SUBSCRIPTION_MS: i64 = 300_000;
@@ -32,13 +35,27 @@ pub struct Claim {
     pub started_ms: i64,
     /// Notified when a newer subscription takes over.
     pub cancel: Arc<Notify>,
+    /// Becomes true when the server stops.
+    pub ending: watch::Receiver<bool>,
 }
 
-#[derive(Default)]
 pub struct Subscriptions {
     /// Live leases by (consumer ARN, shard index); held only to look up, insert or remove.
     leases: Mutex<HashMap<(String, u32), Lease>>,
     next_id: AtomicU64,
+    /// Set once, by [`Subscriptions::end_all`]; a watch so a subscription started later
+    /// still sees it.
+    ending: watch::Sender<bool>,
+}
+
+impl Default for Subscriptions {
+    fn default() -> Self {
+        Subscriptions {
+            leases: Mutex::default(),
+            next_id: AtomicU64::new(0),
+            ending: watch::Sender::new(false),
+        }
+    }
 }
 
 impl Subscriptions {
@@ -67,6 +84,7 @@ impl Subscriptions {
             id: subs.next_id.fetch_add(1, Ordering::Relaxed) + 1,
             started_ms: now,
             cancel: Arc::new(Notify::new()),
+            ending: subs.ending.subscribe(),
         };
         leases.insert(
             key,
@@ -77,6 +95,11 @@ impl Subscriptions {
             },
         );
         Ok(claim)
+    }
+
+    /// Ends every subscription, now and from now on (the server is stopping).
+    pub fn end_all(&self) {
+        self.ending.send_replace(true);
     }
 
     /// Gives the slot back when a subscription ends, unless a newer one has taken it.
