@@ -38,6 +38,9 @@ pub struct Config {
     pub tls: crate::tls::TlsConfig,
     /// Connection limits and timeouts (see `server/connection.rs`).
     pub connections: ConnectionLimits,
+    /// The `Host` names requests may carry besides loopback ones (see `protocol/host.rs`);
+    /// the TLS certificate's extra names are added at start.
+    pub hosts: crate::protocol::host::HostPolicy,
     /// Run by the store when it falls idle after writes: the binary hands freed memory back to
     /// the OS there (the library itself holds no `unsafe`).
     pub on_idle: Option<fn()>,
@@ -62,6 +65,7 @@ impl Default for Config {
             tls: crate::tls::TlsConfig::default(),
             on_idle: None,
             connections: ConnectionLimits::default(),
+            hosts: Default::default(),
         }
     }
 }

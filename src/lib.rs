@@ -18,4 +18,5 @@ pub mod tls;
 
 pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
 pub use config::{Config, ConnectionLimits, Durability};
+pub use protocol::host::HostPolicy;
 pub use server::Server;

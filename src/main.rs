@@ -64,9 +64,23 @@ struct Args {
     /// PEM private key of --tls-cert.
     #[arg(long, requires = "tls_cert", env = "KINESD_TLS_KEY")]
     tls_key: Option<PathBuf>,
-    /// Extra DNS name or IP address for the generated certificate (repeatable).
+    /// Extra DNS name or IP address for the generated certificate (repeatable); requests may
+    /// name it in their Host header.
     #[arg(long = "tls-name", value_name = "NAME")]
     tls_names: Vec<String>,
+    /// A Host name requests may carry besides localhost and IP addresses (repeatable, or
+    /// comma-separated in the variable; `*.example.com` allows a domain). Other names get 403:
+    /// a defence against DNS rebinding.
+    #[arg(
+        long = "allowed-host",
+        value_name = "NAME",
+        env = "KINESD_ALLOWED_HOSTS",
+        value_delimiter = ','
+    )]
+    allowed_hosts: Vec<String>,
+    /// Serve requests whatever Host they name (turns the DNS-rebinding defence off).
+    #[arg(long, env = "KINESD_ALLOW_ANY_HOST")]
+    allow_any_host: bool,
     /// Connections served at once; more are closed as they arrive (also kept below the
     /// file-descriptor limit).
     #[arg(long, default_value_t = 10_000, env = "KINESD_MAX_CONNECTIONS")]
@@ -151,6 +165,10 @@ async fn main() {
             h2_max_streams: args.h2_max_streams,
             h2_keepalive_ms: args.h2_keepalive_ms,
             shutdown_grace_ms: args.shutdown_grace_ms,
+        },
+        hosts: kinesd::HostPolicy {
+            any: args.allow_any_host,
+            names: args.allowed_hosts,
         },
         ..Config::default()
     };

@@ -4,6 +4,7 @@
 pub mod arn;
 pub mod cbor;
 pub mod eventstream;
+pub mod host;
 pub mod model;
 pub mod request;
 pub mod types;

@@ -12,12 +12,15 @@ use super::response::{
 };
 use crate::api;
 use crate::error::ApiError;
+use crate::protocol::host::HostPolicy;
 use crate::protocol::request::{self, RequestHead, MAX_BODY_BYTES, NOT_POST_BODY};
 use crate::protocol::{self, Encoding};
 use crate::streams::Registry;
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
-use hyper::header::{HeaderName, HeaderValue, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, DATE};
+use hyper::header::{
+    HeaderName, HeaderValue, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, DATE, HOST,
+};
 use hyper::{Method, Request, Response};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
@@ -161,6 +164,21 @@ impl RateLimitedWarning {
 
 /// Reads one request, runs AWS's checks and the operation, and renders the answer.
 async fn handle(registry: Arc<Registry>, req: Request<Incoming>) -> Response<Body> {
+    // HTTP/2 names the host in `:authority` (the URI), HTTP/1.1 in the Host header.
+    let host = match req.uri().authority() {
+        Some(authority) => Some(authority.as_str()),
+        None => req.headers().get(HOST).and_then(|v| v.to_str().ok()),
+    };
+    if !registry.config().hosts.allows(host) {
+        let encoding = Encoding::from_content_type(
+            req.headers()
+                .get(CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok()),
+        );
+        let refusal = HostPolicy::refusal(host.unwrap_or_default());
+        tracing::debug!(%refusal, "request refused");
+        return error_response(encoding, &ApiError::AccessDenied(refusal));
+    }
     if req.method() != Method::POST {
         return respond(403, "application/xml", NOT_POST_BODY.as_bytes().to_vec());
     }

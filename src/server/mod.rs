@@ -34,6 +34,10 @@ impl Server {
         clock: SharedClock,
         addr: SocketAddr,
     ) -> std::io::Result<Server> {
+        let mut config = config;
+        // A name the certificate was made for is one clients are meant to use.
+        let tls_names = config.tls.extra_names.clone();
+        config.hosts.names.extend(tls_names);
         let tls = crate::tls::setup(&config.tls, config.data_dir.as_deref())?;
         let storage = crate::storage::open(&config).map_err(std::io::Error::other)?;
         let registry = Registry::open(storage, config, clock)

@@ -220,6 +220,16 @@ pub async fn call(addr: SocketAddr, op: &str, body: &str) -> Resp {
 }
 
 pub async fn h2_call(addr: SocketAddr, op: &str, body: &'static str) -> (u16, Headers, Vec<u8>) {
+    h2_call_to(addr, &addr.to_string(), op, body).await
+}
+
+/// [`h2_call`] naming `authority` (the HTTP/2 host) instead of the server's address.
+pub async fn h2_call_to(
+    addr: SocketAddr,
+    authority: &str,
+    op: &str,
+    body: &'static str,
+) -> (u16, Headers, Vec<u8>) {
     let tcp = TcpStream::connect(addr).await.unwrap();
     let (client, connection) = h2::client::handshake(tcp).await.expect("h2 handshake");
     let conn_task = tokio::spawn(async move {
@@ -228,7 +238,7 @@ pub async fn h2_call(addr: SocketAddr, op: &str, body: &'static str) -> (u16, He
     let mut client = client.ready().await.unwrap();
     let req = hyper::Request::builder()
         .method("POST")
-        .uri(format!("http://{addr}/"))
+        .uri(format!("http://{authority}/"))
         .header("content-type", JSON_CT)
         .header("x-amz-target", format!("Kinesis_20131202.{op}"))
         .header("authorization", AUTH)
