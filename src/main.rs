@@ -128,6 +128,9 @@ async fn main() {
         .with_writer(std::io::stderr)
         .init();
     let args = Args::parse();
+    // Everything kinesd creates is its owner's alone (the data directory is 0700 and its
+    // files 0600; see shard-store's `data_dir.rs`).
+    rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
     let config = Config {
         data_dir: (!args.in_memory).then_some(args.data_dir.clone()),
         region: args.region,

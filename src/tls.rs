@@ -225,7 +225,11 @@ fn generate(names: &[String]) -> io::Result<Material> {
 
 /// Reuses `dir`'s CA (or makes one) and its server certificate (or issues one).
 fn load_or_generate(dir: &Path, names: &[String]) -> io::Result<Material> {
-    std::fs::create_dir_all(dir)?;
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)?;
     let ca_path = dir.join("ca.pem");
     let ca_key_path = dir.join("ca-key.pem");
     let server_path = dir.join("server.pem");
@@ -240,8 +244,8 @@ fn load_or_generate(dir: &Path, names: &[String]) -> io::Result<Material> {
             }
             let (ca, key) = new_ca()?;
             let pem = ca.pem();
-            write_file(&ca_key_path, key.serialize_pem().as_bytes(), true)?;
-            write_file(&ca_path, pem.as_bytes(), false)?;
+            write_file(&ca_key_path, key.serialize_pem().as_bytes())?;
+            write_file(&ca_path, pem.as_bytes())?;
             tracing::info!(path = %ca_path.display(), "generated a local TLS CA");
             (ca, key, pem, true)
         }
@@ -257,8 +261,8 @@ fn load_or_generate(dir: &Path, names: &[String]) -> io::Result<Material> {
         None => {
             let (cert, key) = new_server(names, &ca, &ca_key)?;
             let key_pem = key.serialize_pem();
-            write_file(&server_key_path, key_pem.as_bytes(), true)?;
-            write_file(&server_path, cert.pem().as_bytes(), false)?;
+            write_file(&server_key_path, key_pem.as_bytes())?;
+            write_file(&server_path, cert.pem().as_bytes())?;
             tracing::info!(path = %server_path.display(), names = ?names, "issued a TLS server certificate");
             (cert.der().to_vec(), key_pem)
         }
@@ -305,19 +309,18 @@ fn read_server(cert_path: &Path, key_path: &Path, names: &[String]) -> Option<(V
     Some((der.to_vec(), key_pem))
 }
 
-/// Writes via a temporary file and a rename; private keys are readable by the owner only.
-fn write_file(path: &Path, contents: &[u8], private: bool) -> io::Result<()> {
+/// Writes via a temporary file and a rename, readable by the owner only (like everything in
+/// the data directory; a certificate is copied out by its owner where it is needed).
+fn write_file(path: &Path, contents: &[u8]) -> io::Result<()> {
     use std::io::Write;
     let tmp = path.with_extension("pem.tmp");
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
     #[cfg(unix)]
-    if private {
+    {
         use std::os::unix::fs::OpenOptionsExt;
         options.mode(0o600);
     }
-    #[cfg(not(unix))]
-    let _ = private;
     let mut file = options.open(&tmp)?;
     file.write_all(contents)?;
     file.sync_all()?;

@@ -105,13 +105,15 @@ impl Journal {
         capacity: u64,
         mut replay: impl FnMut(Vec<(ShardKey, Vec<NewRecord<'_>>)>) -> Result<()>,
     ) -> Result<Journal> {
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(path)
-            .map_err(|e| io_err("open", e))?;
+        let mut options = OpenOptions::new();
+        options.read(true).write(true).create(true).truncate(false);
+        // Never through a link (see `data_dir.rs`), and the owner's alone.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.custom_flags(libc::O_NOFOLLOW).mode(0o600);
+        }
+        let file = options.open(path).map_err(|e| io_err("open", e))?;
         let len = file.metadata().map_err(|e| io_err("stat", e))?.len();
         let mut journal = Journal {
             file,

@@ -71,6 +71,7 @@
 
 mod block;
 mod catalog;
+mod data_dir;
 mod encoding;
 mod engine_files;
 mod error;

@@ -7,7 +7,7 @@ use crate::error::engine_err;
 use crate::journal::{self, Journal};
 use crate::keys::{stream_prefix, TAG_STREAM_META};
 use crate::pending::Pending;
-use crate::{NewRecord, Result, ShardKey, StoreError, StoredRecord};
+use crate::{NewRecord, Result, ShardKey, StoredRecord};
 use std::collections::HashSet;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -161,9 +161,11 @@ impl Store {
     /// way (in bounded atomic batches, so an interrupted conversion resumes on the next
     /// open); a legacy record that cannot be decoded fails the open with `Corrupt`.
     pub fn open(dir: &Path) -> Result<Store> {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| StoreError::Io(format!("creating {}: {e}", dir.display())))?;
-        Self::from_config(tuned(sled::Config::new().path(dir)), Some(dir))
+        crate::data_dir::prepare(dir)?;
+        let store = Self::from_config(tuned(sled::Config::new().path(dir)), Some(dir))?;
+        // sled has just created its files with the process's umask: narrow them too.
+        crate::data_dir::prepare(dir)?;
+        Ok(store)
     }
 
     /// Opens a store that lives only as long as this handle (and its clones); meant for

@@ -38,8 +38,10 @@ impl Server {
         // A name the certificate was made for is one clients are meant to use.
         let tls_names = config.tls.extra_names.clone();
         config.hosts.names.extend(tls_names);
-        let tls = crate::tls::setup(&config.tls, config.data_dir.as_deref())?;
+        // The store first: opening it checks the data directory (no links inside, owner-only)
+        // before the TLS material is read or written there.
         let storage = crate::storage::open(&config).map_err(std::io::Error::other)?;
+        let tls = crate::tls::setup(&config.tls, config.data_dir.as_deref())?;
         let registry = Registry::open(storage, config, clock)
             .await
             .map_err(std::io::Error::other)?;
