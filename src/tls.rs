@@ -8,20 +8,28 @@
 //! makes a local CA and a server certificate signed by it for localhost, 127.0.0.1, ::1 and any
 //! extra names. With a data directory they live in `<data-dir>/tls/` (`ca.pem`, `ca-key.pem`,
 //! `server.pem`, `server-key.pem`) and are reused on later starts; the server certificate is
-//! re-issued from the same CA when the wanted names change or it nears expiry, so a client that
-//! trusts `ca.pem` keeps working. Without a data directory they are made in memory.
+//! re-issued from the same CA when it nears expiry or gains a name the CA allows, so a client
+//! that trusts `ca.pem` keeps working. Without a data directory they are made in memory.
+//!
+//! The CA is name-constrained to the names it was made for (X.509 name constraints, honoured
+//! by browsers, curl, Java, Go and rustls): trusting it lets it vouch for `localhost` and the
+//! `--tls-name`s, never for `github.com`, so a stolen `ca-key.pem` cannot be used to
+//! impersonate other sites. A name the CA does not cover, or a CA made by an older kinesd
+//! without constraints, makes a new CA (logged: clients must trust the new `ca.pem`).
 //!
 //! rustls with the `ring` provider: no OpenSSL and no cmake.
 
 use crate::clock::{Clock, SystemClock};
 use rcgen::{
-    BasicConstraints, Certificate, CertificateParams, DistinguishedName, DnType,
-    ExtendedKeyUsagePurpose, IsCa, KeyPair, KeyUsagePurpose, SanType,
+    BasicConstraints, Certificate, CertificateParams, CidrSubnet, DistinguishedName, DnType,
+    ExtendedKeyUsagePurpose, GeneralSubtree, IsCa, KeyPair, KeyUsagePurpose, NameConstraints,
+    SanType,
 };
 use rustls::ServerConfig;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use std::io;
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::Arc;
@@ -170,7 +178,7 @@ macro_rules! date_in_days {
     }};
 }
 
-fn new_ca() -> io::Result<(Certificate, KeyPair)> {
+fn new_ca(names: &[String]) -> io::Result<(Certificate, KeyPair)> {
     let key = KeyPair::generate().map_err(cert_error)?;
     let mut params = CertificateParams::new(Vec::<String>::new()).map_err(cert_error)?;
     let mut dn = DistinguishedName::new();
@@ -187,6 +195,19 @@ fn new_ca() -> io::Result<(Certificate, KeyPair)> {
     ];
     params.not_before = date_in_days!(-1);
     params.not_after = date_in_days!(CA_VALID_DAYS);
+    params.name_constraints = Some(NameConstraints {
+        permitted_subtrees: names
+            .iter()
+            .map(|name| match name.parse::<IpAddr>() {
+                Ok(ip) => GeneralSubtree::IpAddress(CidrSubnet::from_addr_prefix(
+                    ip,
+                    if ip.is_ipv4() { 32 } else { 128 },
+                )),
+                Err(_) => GeneralSubtree::DnsName(name.clone()),
+            })
+            .collect(),
+        excluded_subtrees: Vec::new(),
+    });
     let cert = params.self_signed(&key).map_err(cert_error)?;
     Ok((cert, key))
 }
@@ -213,7 +234,7 @@ fn new_server(
 }
 
 fn generate(names: &[String]) -> io::Result<Material> {
-    let (ca, ca_key) = new_ca()?;
+    let (ca, ca_key) = new_ca(names)?;
     let (server, server_key) = new_server(names, &ca, &ca_key)?;
     Ok(Material {
         ca_pem: ca.pem(),
@@ -235,14 +256,28 @@ fn load_or_generate(dir: &Path, names: &[String]) -> io::Result<Material> {
     let server_path = dir.join("server.pem");
     let server_key_path = dir.join("server-key.pem");
 
-    let existing_ca = read_ca(&ca_path, &ca_key_path);
-    let (ca, ca_key, ca_pem, new_ca_made) = match existing_ca {
-        Some((ca, key, pem)) => (ca, key, pem, false),
+    let existing_ca = match read_ca(&ca_path, &ca_key_path) {
+        Some((ca, params, key, pem)) if ca_permits(&params, names) => Some((ca, key, pem)),
+        Some(_) => {
+            tracing::warn!(
+                path = %ca_path.display(),
+                names = ?names,
+                "the TLS CA is not constrained to these names (new names, or made by an older \
+                 kinesd): making a new CA; clients must trust the new ca.pem"
+            );
+            None
+        }
         None => {
             if ca_path.exists() || ca_key_path.exists() {
                 tracing::warn!(dir = %dir.display(), "TLS CA files unreadable; making a new CA");
             }
-            let (ca, key) = new_ca()?;
+            None
+        }
+    };
+    let (ca, ca_key, ca_pem, new_ca_made) = match existing_ca {
+        Some((ca, key, pem)) => (ca, key, pem, false),
+        None => {
+            let (ca, key) = new_ca(names)?;
             let pem = ca.pem();
             write_file(&ca_key_path, key.serialize_pem().as_bytes())?;
             write_file(&ca_path, pem.as_bytes())?;
@@ -275,13 +310,41 @@ fn load_or_generate(dir: &Path, names: &[String]) -> io::Result<Material> {
     })
 }
 
-/// The CA on disk, rebuilt as an issuer: same subject, same key, same key identifier.
-fn read_ca(cert_path: &Path, key_path: &Path) -> Option<(Certificate, KeyPair, String)> {
+/// The CA on disk, rebuilt as an issuer (same subject, same key, same key identifier), with
+/// the parameters it was read from.
+fn read_ca(
+    cert_path: &Path,
+    key_path: &Path,
+) -> Option<(Certificate, CertificateParams, KeyPair, String)> {
     let pem = std::fs::read_to_string(cert_path).ok()?;
     let key = KeyPair::from_pem(&std::fs::read_to_string(key_path).ok()?).ok()?;
     let params = CertificateParams::from_ca_cert_pem(&pem).ok()?;
-    let issuer = params.self_signed(&key).ok()?;
-    Some((issuer, key, pem))
+    let issuer = params.clone().self_signed(&key).ok()?;
+    Some((issuer, params, key, pem))
+}
+
+/// Whether a CA is name-constrained and its permitted names cover every one of `names`.
+fn ca_permits(ca: &CertificateParams, names: &[String]) -> bool {
+    let Some(constraints) = &ca.name_constraints else {
+        return false;
+    };
+    names.iter().all(|name| {
+        constraints.permitted_subtrees.iter().any(|subtree| {
+            match (subtree, name.parse::<IpAddr>()) {
+                (GeneralSubtree::IpAddress(subnet), Ok(ip)) => {
+                    let exact =
+                        CidrSubnet::from_addr_prefix(ip, if ip.is_ipv4() { 32 } else { 128 });
+                    *subnet == exact
+                }
+                (GeneralSubtree::DnsName(permitted), Err(_)) => {
+                    let (name, permitted) =
+                        (name.to_ascii_lowercase(), permitted.to_ascii_lowercase());
+                    name == permitted || name.ends_with(&format!(".{permitted}"))
+                }
+                _ => false,
+            }
+        })
+    })
 }
 
 /// The server certificate on disk, if it covers `names` and is not about to expire.
@@ -424,10 +487,32 @@ mod tests {
     use super::*;
     use rustls::client::danger::ServerCertVerifier;
 
+    /// Verifies `server_der` for `name` against the CA `ca_pem` as rustls (webpki) does.
+    fn verify(ca_pem: &str, server_der: &[u8], name: &str) -> Result<(), rustls::Error> {
+        let mut roots = rustls::RootCertStore::empty();
+        roots
+            .add(CertificateDer::from_pem_slice(ca_pem.as_bytes()).unwrap())
+            .unwrap();
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let verifier =
+            rustls::client::WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider)
+                .build()
+                .unwrap();
+        verifier
+            .verify_server_cert(
+                &CertificateDer::from(server_der.to_vec()),
+                &[],
+                &rustls_pki_types::ServerName::try_from(name.to_string()).unwrap(),
+                &[],
+                rustls_pki_types::UnixTime::now(),
+            )
+            .map(|_| ())
+    }
+
     #[test]
-    fn generated_material_is_reused_and_reissued_for_new_names() {
+    fn generated_material_is_reused_and_a_new_name_makes_a_new_constrained_ca() {
         let dir = tempfile::tempdir().unwrap();
-        let names = wanted_names(&[]);
+        let names = wanted_names(&["kinesd.local".to_string()]);
         let first = load_or_generate(dir.path(), &names).unwrap();
         for f in ["ca.pem", "ca-key.pem", "server.pem", "server-key.pem"] {
             assert!(dir.path().join(f).exists(), "{f}");
@@ -435,36 +520,45 @@ mod tests {
         let again = load_or_generate(dir.path(), &names).unwrap();
         assert_eq!(first.ca_pem, again.ca_pem);
         assert_eq!(first.server_der, again.server_der);
-        // A new name re-issues the server certificate from the same CA.
-        let more = wanted_names(&["kinesd.local".to_string()]);
+        for name in ["localhost", "127.0.0.1", "::1", "kinesd.local"] {
+            verify(&first.ca_pem, &first.server_der, name)
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+        }
+        // Fewer names: the same CA and certificate.
+        let fewer = load_or_generate(dir.path(), &wanted_names(&[])).unwrap();
+        assert_eq!(first.ca_pem, fewer.ca_pem);
+        // A name the CA was not made for: a new CA, constrained to the new set.
+        let more = wanted_names(&["kinesd.local".to_string(), "other.test".to_string()]);
         let third = load_or_generate(dir.path(), &more).unwrap();
-        assert_eq!(first.ca_pem, third.ca_pem);
-        assert_ne!(first.server_der, third.server_der);
+        assert_ne!(first.ca_pem, third.ca_pem);
         let params =
             CertificateParams::from_ca_cert_der(&CertificateDer::from(third.server_der.clone()))
                 .unwrap();
-        assert_eq!(params.subject_alt_names.len(), 4);
-        // ... and it verifies against the CA on disk.
-        let mut roots = rustls::RootCertStore::empty();
-        roots
-            .add(CertificateDer::from_pem_slice(third.ca_pem.as_bytes()).unwrap())
-            .unwrap();
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let verifier =
-            rustls::client::WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider)
-                .build()
-                .unwrap();
-        for name in ["localhost", "127.0.0.1", "::1", "kinesd.local"] {
-            verifier
-                .verify_server_cert(
-                    &CertificateDer::from(third.server_der.clone()),
-                    &[],
-                    &rustls_pki_types::ServerName::try_from(name).unwrap(),
-                    &[],
-                    rustls_pki_types::UnixTime::now(),
-                )
-                .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(params.subject_alt_names.len(), 5);
+        verify(&third.ca_pem, &third.server_der, "other.test").unwrap();
+    }
+
+    #[test]
+    fn the_ca_cannot_vouch_for_other_names() {
+        let dir = tempfile::tempdir().unwrap();
+        let names = wanted_names(&[]);
+        let material = load_or_generate(dir.path(), &names).unwrap();
+        let (ca, _params, key, pem) =
+            read_ca(&dir.path().join("ca.pem"), &dir.path().join("ca-key.pem")).unwrap();
+        assert_eq!(pem, material.ca_pem);
+        // Someone holding ca-key.pem issues a certificate for another site.
+        let forged_names = vec!["github.com".to_string(), "10.1.2.3".to_string()];
+        let (forged, _) = new_server(&forged_names, &ca, &key).unwrap();
+        for name in ["github.com", "10.1.2.3"] {
+            let err = verify(&pem, forged.der(), name).unwrap_err();
+            assert!(
+                format!("{err:?}").contains("NameConstraint"),
+                "{name}: {err:?}"
+            );
         }
+        // A subdomain of localhost is inside the constraint.
+        let (sub, _) = new_server(&["api.localhost".to_string()], &ca, &key).unwrap();
+        verify(&pem, sub.der(), "api.localhost").unwrap();
     }
 
     #[test]
