@@ -89,6 +89,14 @@ pub struct ConnectionLimits {
     /// On shutdown, how long requests already accepted may take to finish before their
     /// connections are cut.
     pub shutdown_grace_ms: u64,
+    /// Request bodies and large answers held at once across all connections, in bytes;
+    /// a request that cannot get its share within `body_timeout_ms` is answered 503.
+    pub inflight_bytes: usize,
+    /// How long a request may take to send its body (and wait for its share of the budget).
+    pub body_timeout_ms: u64,
+    /// How long a large answer may wait for its client to read it before the connection is
+    /// closed.
+    pub answer_timeout_ms: u64,
 }
 
 impl Default for ConnectionLimits {
@@ -99,6 +107,9 @@ impl Default for ConnectionLimits {
             h2_max_streams: 32,
             h2_keepalive_ms: 60_000,
             shutdown_grace_ms: 5_000,
+            inflight_bytes: 64 * 1024 * 1024,
+            body_timeout_ms: 60_000,
+            answer_timeout_ms: 60_000,
         }
     }
 }

@@ -35,6 +35,9 @@ pub enum ApiError {
     AccessDenied(String),
     #[error("InternalFailure: {0}")]
     InternalFailure(String),
+    /// A temporary overload (HTTP 503); every SDK retries it.
+    #[error("ServiceUnavailable: {0}")]
+    ServiceUnavailable(String),
 }
 
 impl ApiError {
@@ -55,12 +58,14 @@ impl ApiError {
             ApiError::IncompleteSignature(_) => "IncompleteSignatureException",
             ApiError::AccessDenied(_) => "AccessDeniedException",
             ApiError::InternalFailure(_) => "InternalFailure",
+            ApiError::ServiceUnavailable(_) => "ServiceUnavailable",
         }
     }
 
     pub fn status(&self) -> u16 {
         match self {
             ApiError::InternalFailure(_) => 500,
+            ApiError::ServiceUnavailable(_) => 503,
             ApiError::AccessDenied(_) => 403,
             _ => 400,
         }
@@ -79,7 +84,8 @@ impl ApiError {
             | ApiError::Validation(m)
             | ApiError::IncompleteSignature(m)
             | ApiError::AccessDenied(m)
-            | ApiError::InternalFailure(m) => Some(m),
+            | ApiError::InternalFailure(m)
+            | ApiError::ServiceUnavailable(m) => Some(m),
             ApiError::Serialization(m) | ApiError::UnknownOperation(m) => m.as_deref(),
             ApiError::MissingAuthenticationToken => Some("Missing Authentication Token"),
         }

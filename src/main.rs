@@ -99,6 +99,17 @@ struct Args {
     /// On SIGTERM or Ctrl-C, milliseconds requests already accepted may take to finish.
     #[arg(long, default_value_t = 5_000)]
     shutdown_grace_ms: u64,
+    /// MiB of request bodies and large answers held at once across all connections; beyond
+    /// it requests wait, and get 503 after --body-timeout-ms.
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=4095))]
+    inflight_limit_mib: u64,
+    /// Milliseconds a request may take to send its body.
+    #[arg(long, default_value_t = 60_000)]
+    body_timeout_ms: u64,
+    /// Milliseconds a large answer may wait for its client to read it before the connection
+    /// is closed.
+    #[arg(long, default_value_t = 60_000)]
+    answer_timeout_ms: u64,
 }
 
 /// File descriptors kept for the store, the journal, TLS files and logs beside connections.
@@ -168,6 +179,9 @@ async fn main() {
             h2_max_streams: args.h2_max_streams,
             h2_keepalive_ms: args.h2_keepalive_ms,
             shutdown_grace_ms: args.shutdown_grace_ms,
+            inflight_bytes: (args.inflight_limit_mib as usize) << 20,
+            body_timeout_ms: args.body_timeout_ms,
+            answer_timeout_ms: args.answer_timeout_ms,
         },
         hosts: kinesd::HostPolicy {
             any: args.allow_any_host,

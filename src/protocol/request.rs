@@ -56,6 +56,16 @@ pub fn check(head: RequestHead<'_>, body: &[u8]) -> Result<Operation, ApiError> 
     Ok(op)
 }
 
+/// The checks that need only the headers: the operation and the signature's presence. When
+/// they fail, [`check`] fails too whatever the body, so the body need not be read whole (only
+/// its first non-blank byte decides which error AWS names first).
+pub fn check_head(head: &RequestHead<'_>) -> Result<(), ApiError> {
+    if let Err(e) = &head.operation {
+        return Err(e.clone());
+    }
+    check_auth(head.authorization, head.query, head.dated)
+}
+
 /// Any well-formed SigV4 header (or presigned query) is accepted; signatures are not verified.
 pub fn check_auth(
     authorization: Option<&str>,

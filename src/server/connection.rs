@@ -1,27 +1,13 @@
 //! Serving connections: the accept loop, TLS or plain told apart by the first byte, HTTP/1.1
-//! or h2 on each, and one request turned into an operation call with AWS's checks
-//! (`protocol::request`) on the way.
+//! or h2 on each; every request goes to `front.rs`.
 //!
 //! Limits (`Config::connections`): a cap on connections served at once, a deadline for the
 //! first byte and for HTTP/1.1 request headers (also the idle keep-alive timeout), and, for
 //! HTTP/2, a cap on concurrent streams and keep-alive pings, so idle or slow clients cannot
 //! hold the server's file descriptors or memory for ever.
 
-use super::response::{
-    error_response, request_id, respond, too_large, Body, EventBody, REQUEST_ID,
-};
-use crate::api;
-use crate::error::ApiError;
-use crate::protocol::host::HostPolicy;
-use crate::protocol::request::{self, RequestHead, MAX_BODY_BYTES, NOT_POST_BODY};
-use crate::protocol::{self, Encoding};
+use super::front::{handle, Front};
 use crate::streams::Registry;
-use http_body_util::{BodyExt, Limited};
-use hyper::body::Incoming;
-use hyper::header::{
-    HeaderName, HeaderValue, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, DATE, HOST,
-};
-use hyper::{Method, Request, Response};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
@@ -30,12 +16,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::sync::{watch, Notify};
 use tokio::task::JoinSet;
-
-// Parsed once: a `&str` name is parsed again on every lookup.
-const X_AMZ_TARGET: HeaderName = HeaderName::from_static("x-amz-target");
-const X_AMZ_DATE: HeaderName = HeaderName::from_static("x-amz-date");
 
 pub(super) async fn accept_loop(
     listener: TcpListener,
@@ -60,6 +42,7 @@ pub(super) async fn accept_loop(
         .keep_alive_interval(keepalive)
         .keep_alive_timeout(keepalive);
     let builder = Arc::new(builder);
+    let front = Arc::new(Front::new(registry));
     let mut connections = JoinSet::new();
     let graceful = GracefulShutdown::new();
     let mut refused = RateLimitedWarning::default();
@@ -84,7 +67,7 @@ pub(super) async fn accept_loop(
             continue;
         }
         let _ = socket.set_nodelay(true);
-        let registry = registry.clone();
+        let front = front.clone();
         let tls = tls.clone();
         let builder = builder.clone();
         let watcher = graceful.watcher();
@@ -110,13 +93,22 @@ pub(super) async fn accept_loop(
                     return;
                 }
             };
+            // Pulled when an answer is left unread too long (`budget.rs`).
+            let kill = Arc::new(Notify::new());
+            let killer = kill.clone();
             let service = hyper::service::service_fn(move |req| {
-                let registry = registry.clone();
-                async move { Ok::<_, Infallible>(handle(registry, req).await) }
+                let front = front.clone();
+                let kill = killer.clone();
+                async move { Ok::<_, Infallible>(handle(front, kill, req).await) }
             });
             let connection = builder.serve_connection(TokioIo::new(socket), service);
-            if let Err(e) = watcher.watch(connection).await {
-                tracing::debug!(error = %e, "connection ended with an error");
+            tokio::select! {
+                served = watcher.watch(connection) => {
+                    if let Err(e) = served {
+                        tracing::debug!(error = %e, "connection ended with an error");
+                    }
+                }
+                _ = kill.notified() => {}
             }
         });
     }
@@ -159,64 +151,5 @@ impl RateLimitedWarning {
         );
         self.last = Some(Instant::now());
         self.since = 0;
-    }
-}
-
-/// Reads one request, runs AWS's checks and the operation, and renders the answer.
-async fn handle(registry: Arc<Registry>, req: Request<Incoming>) -> Response<Body> {
-    // HTTP/2 names the host in `:authority` (the URI), HTTP/1.1 in the Host header.
-    let host = match req.uri().authority() {
-        Some(authority) => Some(authority.as_str()),
-        None => req.headers().get(HOST).and_then(|v| v.to_str().ok()),
-    };
-    if !registry.config().hosts.allows(host) {
-        let encoding = Encoding::from_content_type(
-            req.headers()
-                .get(CONTENT_TYPE)
-                .and_then(|v| v.to_str().ok()),
-        );
-        let refusal = HostPolicy::refusal(host.unwrap_or_default());
-        tracing::debug!(%refusal, "request refused");
-        return error_response(encoding, &ApiError::AccessDenied(refusal));
-    }
-    if req.method() != Method::POST {
-        return respond(403, "application/xml", NOT_POST_BODY.as_bytes().to_vec());
-    }
-    let (parts, body) = req.into_parts();
-    // Looked up by `HeaderName` constants: a `&str` name is parsed again on every lookup.
-    let header = |name: &HeaderName| parts.headers.get(name).and_then(|v| v.to_str().ok());
-    let encoding = Encoding::from_content_type(header(&CONTENT_TYPE));
-    if request::declared_too_large(header(&CONTENT_LENGTH)) {
-        return too_large(encoding);
-    }
-    let head = RequestHead {
-        encoding,
-        operation: protocol::parse_target(header(&X_AMZ_TARGET)),
-        authorization: header(&AUTHORIZATION),
-        query: parts.uri.query(),
-        dated: header(&X_AMZ_DATE).is_some() || header(&DATE).is_some(),
-    };
-    let body = match Limited::new(body, MAX_BODY_BYTES).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(e) if e.is::<http_body_util::LengthLimitError>() => return too_large(encoding),
-        Err(_) => return error_response(encoding, &ApiError::Serialization(None)),
-    };
-    let result = match request::check(head, &body) {
-        Ok(op) => api::dispatch(&registry, op, encoding, &body).await,
-        Err(e) => Err(e),
-    };
-    match result {
-        Ok(api::Answer::Whole(bytes)) => respond(200, encoding.content_type(), bytes),
-        Ok(api::Answer::Events(events)) => {
-            let mut resp = Response::new(Body::Right(EventBody(events)));
-            let headers = resp.headers_mut();
-            headers.insert(
-                CONTENT_TYPE,
-                HeaderValue::from_static(protocol::eventstream::CONTENT_TYPE),
-            );
-            headers.insert(REQUEST_ID, request_id());
-            resp
-        }
-        Err(e) => error_response(encoding, &e),
     }
 }

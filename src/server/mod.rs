@@ -2,7 +2,9 @@
 //! Connections are served by `connection.rs`, answers built by `response.rs`; the checks AWS
 //! makes before an operation runs are pure functions in `protocol::request`.
 
+mod budget;
 mod connection;
+mod front;
 mod response;
 
 use crate::clock::SharedClock;

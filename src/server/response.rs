@@ -12,7 +12,7 @@ use std::convert::Infallible;
 
 // Parsed once: `insert` with a `&str` name parses it on every answer.
 pub(super) const REQUEST_ID: HeaderName = HeaderName::from_static("x-amzn-requestid");
-const ID_2: HeaderName = HeaderName::from_static("x-amz-id-2");
+pub(super) const ID_2: HeaderName = HeaderName::from_static("x-amz-id-2");
 
 /// A fresh UUID v4 as a header value. Hand-rolled: `format!` with five padded hex fields
 /// was ~1% of PutRecord's CPU.
@@ -41,11 +41,21 @@ pub(super) type Body = http_body_util::Either<Full<Bytes>, EventBody>;
 
 pub(super) fn respond(status: u16, content_type: &'static str, body: Vec<u8>) -> Response<Body> {
     let empty = body.is_empty();
-    let mut resp = Response::new(Body::Left(Full::new(Bytes::from(body))));
+    let mut resp = answer(
+        status,
+        content_type,
+        Body::Left(Full::new(Bytes::from(body))),
+    );
     if empty {
         resp.headers_mut()
             .insert(CONTENT_LENGTH, HeaderValue::from_static("0"));
     }
+    resp
+}
+
+/// An answer with `body`, its status, content type and request ids.
+pub(super) fn answer(status: u16, content_type: &'static str, body: Body) -> Response<Body> {
+    let mut resp = Response::new(body);
     *resp.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
     let headers = resp.headers_mut();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
@@ -83,6 +93,11 @@ impl hyper::body::Body for EventBody {
 pub(super) fn too_large(encoding: Encoding) -> Response<Body> {
     let mut resp = error_response(encoding, &too_large_error());
     *resp.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
+    closing(resp)
+}
+
+/// Asks the client to close the connection after this answer (HTTP/1.1; HTTP/2 ignores it).
+pub(super) fn closing(mut resp: Response<Body>) -> Response<Body> {
     resp.headers_mut()
         .insert("connection", HeaderValue::from_static("close"));
     resp

@@ -1,0 +1,185 @@
+//! One request turned into an operation call: the host check, AWS's checks
+//! (`protocol::request`) from the headers first, the body read within the in-flight budget
+//! (`budget.rs`), the operation, and the answer.
+//!
+//! Order matters for memory: a request whose headers already fail (unknown operation, no
+//! signature) never has its body read whole — only up to its first non-blank byte, which is
+//! all AWS's order of errors looks at.
+
+use super::budget::{BodyError, Budget, HELD_ANSWER_BYTES};
+use super::response::{answer, closing, error_response, respond, too_large, Body, EventBody, ID_2};
+use crate::api;
+use crate::config::ConnectionLimits;
+use crate::error::ApiError;
+use crate::protocol::host::HostPolicy;
+use crate::protocol::request::{self, RequestHead, MAX_BODY_BYTES, NOT_POST_BODY};
+use crate::protocol::{self, Encoding, Operation};
+use crate::streams::Registry;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::header::{HeaderName, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, DATE, HOST};
+use hyper::{Method, Request, Response};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Notify;
+use tokio::time::Instant;
+
+// Parsed once: a `&str` name is parsed again on every lookup.
+const X_AMZ_TARGET: HeaderName = HeaderName::from_static("x-amz-target");
+const X_AMZ_DATE: HeaderName = HeaderName::from_static("x-amz-date");
+
+/// How much of a refused request's body is read to find its first non-blank byte.
+const PREFIX_BYTES: usize = 64 * 1024;
+
+/// What every request on every connection shares.
+pub(super) struct Front {
+    pub(super) registry: Arc<Registry>,
+    budget: Budget,
+    body_timeout: Duration,
+    answer_timeout: Duration,
+}
+
+impl Front {
+    pub(super) fn new(registry: Arc<Registry>) -> Front {
+        let limits: ConnectionLimits = registry.config().connections;
+        Front {
+            budget: Budget::new(limits.inflight_bytes),
+            body_timeout: Duration::from_millis(limits.body_timeout_ms.max(1)),
+            answer_timeout: Duration::from_millis(limits.answer_timeout_ms.max(1)),
+            registry,
+        }
+    }
+}
+
+/// Reads one request, runs AWS's checks and the operation, and renders the answer. `kill`
+/// closes the request's connection (an answer left unread too long).
+pub(super) async fn handle(
+    front: Arc<Front>,
+    kill: Arc<Notify>,
+    req: Request<Incoming>,
+) -> Response<Body> {
+    // HTTP/2 names the host in `:authority` (the URI), HTTP/1.1 in the Host header.
+    let host = match req.uri().authority() {
+        Some(authority) => Some(authority.as_str()),
+        None => req.headers().get(HOST).and_then(|v| v.to_str().ok()),
+    };
+    if !front.registry.config().hosts.allows(host) {
+        let encoding = Encoding::from_content_type(
+            req.headers()
+                .get(CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok()),
+        );
+        let refusal = HostPolicy::refusal(host.unwrap_or_default());
+        tracing::debug!(%refusal, "request refused");
+        return error_response(encoding, &ApiError::AccessDenied(refusal));
+    }
+    if req.method() != Method::POST {
+        return respond(403, "application/xml", NOT_POST_BODY.as_bytes().to_vec());
+    }
+    let (parts, body) = req.into_parts();
+    // Looked up by `HeaderName` constants: a `&str` name is parsed again on every lookup.
+    let header = |name: &HeaderName| parts.headers.get(name).and_then(|v| v.to_str().ok());
+    let encoding = Encoding::from_content_type(header(&CONTENT_TYPE));
+    if request::declared_too_large(header(&CONTENT_LENGTH)) {
+        return too_large(encoding);
+    }
+    let head = RequestHead {
+        encoding,
+        operation: protocol::parse_target(header(&X_AMZ_TARGET)),
+        authorization: header(&AUTHORIZATION),
+        query: parts.uri.query(),
+        dated: header(&X_AMZ_DATE).is_some() || header(&DATE).is_some(),
+    };
+    let deadline = Instant::now() + front.body_timeout;
+    if request::check_head(&head).is_err() {
+        let prefix = read_prefix(body, deadline).await;
+        return match request::check(head, &prefix) {
+            Err(e) => error_response(encoding, &e),
+            // Unreachable by `check_head`'s contract; answered as the headers deserve.
+            Ok(_) => error_response(encoding, &ApiError::MissingAuthenticationToken),
+        };
+    }
+    let declared = header(&CONTENT_LENGTH).and_then(|v| v.parse::<u64>().ok());
+    let (body, _reserved) = match front
+        .budget
+        .read_body(body, declared, MAX_BODY_BYTES, deadline)
+        .await
+    {
+        Ok(read) => read,
+        Err(BodyError::TooLarge) => return too_large(encoding),
+        Err(BodyError::Busy) => return busy(encoding),
+        Err(BodyError::TimedOut) => {
+            tracing::debug!("a request body did not arrive in time");
+            return closing(error_response(encoding, &ApiError::Serialization(None)));
+        }
+        Err(BodyError::Broken) => return error_response(encoding, &ApiError::Serialization(None)),
+    };
+    let op = match request::check(head, &body) {
+        Ok(op) => op,
+        Err(e) => return error_response(encoding, &e),
+    };
+    let reserved = match op {
+        Operation::GetRecords => match front.budget.reserve_answer(deadline).await {
+            Some(reserved) => Some(reserved),
+            None => return busy(encoding),
+        },
+        _ => None,
+    };
+    let result = api::dispatch(&front.registry, op, encoding, &body).await;
+    drop(body);
+    match result {
+        Ok(api::Answer::Whole(bytes)) if bytes.len() >= HELD_ANSWER_BYTES => {
+            let bytes = Bytes::from(bytes);
+            let held = front
+                .budget
+                .hold_answer(&bytes, reserved, front.answer_timeout, kill);
+            if !held {
+                return busy(encoding);
+            }
+            answer(200, encoding.content_type(), Body::Left(Full::new(bytes)))
+        }
+        Ok(api::Answer::Whole(bytes)) => respond(200, encoding.content_type(), bytes),
+        Ok(api::Answer::Events(events)) => {
+            let mut resp = answer(
+                200,
+                protocol::eventstream::CONTENT_TYPE,
+                Body::Right(EventBody(events)),
+            );
+            // An event stream's answer carries only the one request id header.
+            resp.headers_mut().remove(ID_2);
+            resp
+        }
+        Err(e) => error_response(encoding, &e),
+    }
+}
+
+/// The budget stayed exhausted: a 503 every SDK retries after a pause.
+fn busy(encoding: Encoding) -> Response<Body> {
+    tracing::warn!("in-flight byte budget exhausted: answering 503 (raise --inflight-limit-mib)");
+    error_response(
+        encoding,
+        &ApiError::ServiceUnavailable(
+            "The server is busy with other requests; retry after a pause.".into(),
+        ),
+    )
+}
+
+/// The body up to its first non-blank byte (at most [`PREFIX_BYTES`]), before `deadline`.
+async fn read_prefix(mut body: Incoming, deadline: Instant) -> Vec<u8> {
+    let mut prefix = Vec::new();
+    let read = async {
+        while let Some(Ok(frame)) = body.frame().await {
+            let Ok(data) = frame.into_data() else {
+                continue;
+            };
+            let room = PREFIX_BYTES.saturating_sub(prefix.len());
+            prefix.extend_from_slice(&data[..data.len().min(room)]);
+            if prefix.len() >= PREFIX_BYTES || data.iter().any(|b| !b.is_ascii_whitespace()) {
+                return;
+            }
+        }
+    };
+    let _ = tokio::time::timeout_at(deadline, read).await;
+    prefix
+}
