@@ -3,7 +3,7 @@
 #
 #   scripts/fuzz.sh [SECONDS] [TARGET...]
 #
-# Runs each target (default: all of `decode_json decode_cbor iterator`) for SECONDS (default 60),
+# Runs each target (default: all of `decode_json decode_cbor iterator request_front`) for SECONDS (default 60),
 # one at a time on one core, with overflow checks and (by default) AddressSanitizer. Before
 # fuzzing, each target replays its saved crashes in fuzz/regressions/TARGET/. The corpus grows in
 # fuzz/corpus/TARGET (ignored by git) from the seeds in fuzz/seeds/TARGET; a crash is written to
@@ -18,7 +18,7 @@ cd "$(dirname "$0")/.."
 SECONDS_EACH="${1:-60}"
 shift || true
 TARGETS=("$@")
-[[ ${#TARGETS[@]} -gt 0 ]] || TARGETS=(decode_json decode_cbor iterator)
+[[ ${#TARGETS[@]} -gt 0 ]] || TARGETS=(decode_json decode_cbor iterator request_front)
 SANITIZER="${FUZZ_SANITIZER:-address}"
 
 if ! cargo fuzz --version >/dev/null 2>&1; then

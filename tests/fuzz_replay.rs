@@ -8,6 +8,8 @@
 mod decode_checks;
 #[path = "../fuzz/fuzz_targets/tokens.rs"]
 mod token_checks;
+#[path = "../fuzz/fuzz_targets/front.rs"]
+mod front_checks;
 
 use kinesd::protocol::Encoding;
 use std::path::{Path, PathBuf};
@@ -64,4 +66,9 @@ fn cbor_decoder_seeds_and_regressions() {
 #[test]
 fn token_seeds_and_regressions() {
     replay("iterator", token_checks::run);
+}
+
+#[test]
+fn request_front_seeds_and_regressions() {
+    replay("request_front", front_checks::run);
 }
