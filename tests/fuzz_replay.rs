@@ -6,10 +6,10 @@
 // from their files so the test and the targets can never disagree.
 #[path = "../fuzz/fuzz_targets/common.rs"]
 mod decode_checks;
-#[path = "../fuzz/fuzz_targets/tokens.rs"]
-mod token_checks;
 #[path = "../fuzz/fuzz_targets/front.rs"]
 mod front_checks;
+#[path = "../fuzz/fuzz_targets/tokens.rs"]
+mod token_checks;
 
 use kinesd::protocol::Encoding;
 use std::path::{Path, PathBuf};

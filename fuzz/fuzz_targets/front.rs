@@ -59,7 +59,11 @@ pub fn run(data: &[u8]) {
             .position(|b| !b.is_ascii_whitespace())
             .map_or(body.len(), |i| i + 1);
         let prefix = check(head(), &body[..first]);
-        assert_eq!(prefix.err(), whole.clone().err(), "the prefix decides otherwise");
+        assert_eq!(
+            prefix.err(),
+            whole.clone().err(),
+            "the prefix decides otherwise"
+        );
     }
     if let Err(e) = whole {
         assert!(e.status() == 400 || e.status() == 403, "{e:?}");
