@@ -30,6 +30,9 @@ pub struct Config {
     /// A SubscribeToShard stream sends an event at least this often when idle (AWS: 5 s).
     pub subscribe_heartbeat_ms: u64,
     pub durability: Durability,
+    /// Writes are refused (503) while the data directory's disk has less free space than
+    /// this, so the store never meets a full disk (see shard-store's `disk.rs`).
+    pub min_free_disk_bytes: u64,
     /// How often the retention worker looks for expired records (real time).
     pub retention_check_ms: u64,
     /// Records trimmed per shard per batch, so trimming never stalls writers.
@@ -60,6 +63,7 @@ impl Default for Config {
             consumer_delay_ms: 0,
             subscribe_heartbeat_ms: 5_000,
             durability: Durability::Flush,
+            min_free_disk_bytes: 256 << 20,
             retention_check_ms: 60_000,
             trim_batch: 1_000,
             tls: crate::tls::TlsConfig::default(),

@@ -99,6 +99,12 @@ impl ApiError {
 
 impl From<shard_store::StoreError> for ApiError {
     fn from(e: shard_store::StoreError) -> Self {
-        ApiError::internal(e)
+        match e {
+            // Logged by the store when the disk fills; retryable once space is freed.
+            shard_store::StoreError::DiskFull(_) => ApiError::ServiceUnavailable(
+                "The server's disk is full; writes resume once space is freed.".into(),
+            ),
+            e => ApiError::internal(e),
+        }
     }
 }

@@ -52,6 +52,10 @@ struct Args {
     consumer_ms: i64,
     #[arg(long, value_enum, default_value = "flush")]
     durability: DurabilityArg,
+    /// MiB that must stay free on the data directory's disk: below it writes are refused with
+    /// 503 until space is freed, so the store never meets a full disk.
+    #[arg(long, default_value_t = 256, env = "KINESD_MIN_FREE_DISK_MB")]
+    min_free_disk_mb: u64,
     /// Milliseconds between retention passes.
     #[arg(long, default_value_t = 60_000)]
     retention_check_ms: u64,
@@ -112,6 +116,9 @@ struct Args {
     answer_timeout_ms: u64,
 }
 
+/// How long the final sync may take after the grace period before the process exits anyway.
+const SYNC_DEADLINE: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// File descriptors kept for the store, the journal, TLS files and logs beside connections.
 const RESERVED_FDS: u64 = 256;
 
@@ -142,6 +149,7 @@ async fn main() {
     // Everything kinesd creates is its owner's alone (the data directory is 0700 and its
     // files 0600; see shard-store's `data_dir.rs`).
     rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
+    let shutdown_grace = std::time::Duration::from_millis(args.shutdown_grace_ms);
     let config = Config {
         data_dir: (!args.in_memory).then_some(args.data_dir.clone()),
         region: args.region,
@@ -151,6 +159,7 @@ async fn main() {
         delete_delay_ms: args.delete_stream_ms,
         update_delay_ms: args.update_stream_ms,
         consumer_delay_ms: args.consumer_ms,
+        min_free_disk_bytes: args.min_free_disk_mb << 20,
         durability: match args.durability {
             DurabilityArg::Flush => Durability::Flush,
             DurabilityArg::Relaxed => Durability::Relaxed,
@@ -214,6 +223,13 @@ async fn main() {
         _ = tokio::signal::ctrl_c() => {}
         _ = term.recv() => {}
     }
+    // Shutdown is bounded whatever the disk does: past the grace period and the final sync's
+    // own deadline, the process exits anyway (the journal keeps what was acknowledged).
+    std::thread::spawn(move || {
+        std::thread::sleep(shutdown_grace + SYNC_DEADLINE);
+        eprintln!("kinesd: shutdown did not finish in time; exiting");
+        std::process::exit(1);
+    });
     server.shutdown().await;
     if let Some(path) = temporary_ca {
         let _ = std::fs::remove_file(path);

@@ -13,6 +13,7 @@ pub fn open(config: &Config) -> Result<Storage, StoreError> {
             Durability::Relaxed => shard_store::Durability::Relaxed,
         },
         on_idle: config.on_idle,
+        min_free_bytes: config.min_free_disk_bytes,
     };
     let store = match &config.data_dir {
         Some(dir) => SledStore::open(dir, options)?,

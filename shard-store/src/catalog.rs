@@ -10,6 +10,7 @@ impl Store {
     /// Returns a fresh stream id: > 0, larger than every id returned before, never
     /// returned again, even after a crash or restart (ids may skip values).
     pub fn allocate_stream_id(&self) -> Result<u64> {
+        self.writable()?;
         // sled persists its id generator itself and jumps ahead on recovery, so ids stay
         // unique across crashes without an explicit flush here; +1 keeps 0 unused.
         let id = self.inner.db.generate_id().map_err(engine_err)?;
@@ -20,6 +21,7 @@ impl Store {
     /// Stores (replacing any previous one) the opaque metadata document of a stream, in
     /// a single atomic write.
     pub fn put_stream_meta(&self, stream: u64, doc: &[u8]) -> Result<()> {
+        self.writable()?;
         self.inner
             .catalog
             .insert(stream_prefix(TAG_STREAM_META, stream), versioned(doc))
@@ -30,6 +32,7 @@ impl Store {
     /// Removes a stream's metadata document (no-op if absent). Its records are removed
     /// separately with [`Store::delete_stream_records`].
     pub fn remove_stream_meta(&self, stream: u64) -> Result<()> {
+        self.writable()?;
         self.inner
             .catalog
             .remove(stream_prefix(TAG_STREAM_META, stream))
@@ -70,6 +73,7 @@ impl Store {
 
     /// Stores (replacing) a small named setting.
     pub fn put_setting(&self, name: &str, value: &[u8]) -> Result<()> {
+        self.writable()?;
         self.inner
             .catalog
             .insert(setting_key(name), versioned(value))

@@ -18,5 +18,6 @@ pub(crate) fn with_context(e: StoreError, at: std::fmt::Arguments<'_>) -> StoreE
         StoreError::Corrupt(msg) => StoreError::Corrupt(format!("{at}: {msg}")),
         StoreError::Io(msg) => StoreError::Io(format!("{at}: {msg}")),
         StoreError::Conflict(msg) => StoreError::Conflict(format!("{at}: {msg}")),
+        StoreError::DiskFull(msg) => StoreError::DiskFull(msg),
     }
 }

@@ -182,18 +182,33 @@ pub(crate) struct Ticket {
 }
 
 impl Ticket {
-    /// Resolves once the flusher's cycle covering this ticket is done, with its error if any.
+    /// Resolves once the flusher's cycle covering this ticket is done, with its error if any,
+    /// or after [`TICKET_DEADLINE`]: a disk that stops answering must not hold writers for
+    /// ever (their records may still become durable; the caller only stops waiting).
     pub(crate) async fn wait(mut self) -> Result<()> {
-        loop {
-            if let Some(outcome) = self.flushed.borrow_and_update().outcome(self.number) {
-                return outcome;
+        let outcome = async {
+            loop {
+                if let Some(outcome) = self.flushed.borrow_and_update().outcome(self.number) {
+                    return outcome;
+                }
+                if self.flushed.changed().await.is_err() {
+                    return Err(StoreError::Io("the group commit has stopped".into()));
+                }
             }
-            if self.flushed.changed().await.is_err() {
-                return Err(StoreError::Io("the group commit has stopped".into()));
-            }
-        }
+        };
+        tokio::time::timeout(TICKET_DEADLINE, outcome)
+            .await
+            .unwrap_or_else(|_| {
+                Err(StoreError::Io(format!(
+                    "the disk did not complete a write within {} s",
+                    TICKET_DEADLINE.as_secs()
+                )))
+            })
     }
 }
+
+/// How long a writer waits for its group commit before it is answered with an error.
+const TICKET_DEADLINE: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// How long the flusher must be idle before it settles the journal and runs `on_idle`.
 const IDLE_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
@@ -214,8 +229,12 @@ fn flusher(store: &Store, shared: &Shared, tx: &watch::Sender<Flushed>, on_idle:
                 if idle.timed_out() && std::mem::take(&mut written_since_idle) {
                     // Idle: the journaled records go to the store's own files, so a restart
                     // has nothing to replay, and the owner may hand memory back to the OS.
-                    if let Err(e) = store.settle() {
-                        tracing::warn!(error = %e, "moving journaled records into the store failed");
+                    match store.settle() {
+                        // Logged by the disk check; the journal keeps the records meanwhile.
+                        Ok(()) | Err(StoreError::DiskFull(_)) => {}
+                        Err(e) => {
+                            tracing::warn!(error = %e, "moving journaled records into the store failed")
+                        }
                     }
                     if let Some(hook) = on_idle {
                         hook();

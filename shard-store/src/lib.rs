@@ -72,6 +72,7 @@
 mod block;
 mod catalog;
 mod data_dir;
+mod disk;
 mod encoding;
 mod engine_files;
 mod error;
@@ -114,6 +115,10 @@ pub enum StoreError {
     /// A compare-and-set named another revision than the stored one.
     #[error("conflicting update: {0}")]
     Conflict(String),
+    /// The disk has less free space than the store keeps in reserve: the write was refused
+    /// before anything was written (see `disk.rs`). Retrying after space is freed succeeds.
+    #[error("disk full: {0}")]
+    DiskFull(String),
 }
 
 /// Identifies one shard: the stream's numeric id (never reused, see

@@ -102,6 +102,7 @@ impl Store {
     /// no-op. Fails with `Corrupt` (writing nothing) if a partition key exceeds 65535
     /// bytes, which the stored format cannot represent.
     pub fn append(&self, shard: ShardKey, records: &[NewRecord<'_>]) -> Result<()> {
+        self.writable()?;
         if self.inner.is_deleted(shard.stream) {
             return Ok(());
         }
@@ -123,6 +124,7 @@ impl Store {
     /// journal and temporary stores take the engine and a full [`Store::flush`] instead.
     /// Meant for one committing thread; concurrent callers are serialized.
     pub fn append_durably(&self, groups: Vec<(ShardKey, Vec<StoredRecord>)>) -> Result<()> {
+        self.writable()?;
         let groups = self.inner.without_deleted(groups);
         let Some(mut journal) = self.journal_lock() else {
             self.append_groups(&groups)?;

@@ -37,6 +37,9 @@ pub struct SledOptions {
     pub durability: Durability,
     /// Runs on the flusher thread when it falls idle after writes (hand memory back to the OS).
     pub on_idle: Option<fn()>,
+    /// Writes are refused while the data directory's disk has less free space than this
+    /// (see `disk.rs`); 0 turns the check off.
+    pub min_free_bytes: u64,
 }
 
 /// Positions skipped on start in relaxed durability: more than can be acknowledged between
@@ -79,6 +82,7 @@ impl SledStore {
     }
 
     fn over(store: Store, options: SledOptions) -> Result<Arc<SledStore>> {
+        store.set_min_free_bytes(options.min_free_bytes);
         let commit = GroupCommit::start(store.clone(), options.on_idle)?;
         Ok(Arc::new(SledStore {
             store,

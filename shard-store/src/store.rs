@@ -2,6 +2,7 @@
 //! and the shared state every operation works on (`Inner`, whose locks are documented where
 //! they are declared).
 
+use crate::disk::DiskWatch;
 use crate::engine_files::EngineFiles;
 use crate::error::engine_err;
 use crate::journal::{self, Journal};
@@ -71,6 +72,8 @@ pub(crate) struct Inner {
     /// sled has not flushed.
     /// Set once, by `Store::open`, after the replay.
     pub(crate) journal: OnceLock<Mutex<Journal>>,
+    /// The free-space check every write passes first (see `disk.rs`).
+    pub(crate) disk: DiskWatch,
     /// Records the journal gave back on open (written but not in sled before a crash).
     pub(crate) replayed: AtomicU64,
     /// Journaled records not yet written to sled.
@@ -120,7 +123,9 @@ impl Drop for Inner {
         // A clean close leaves an empty journal, so the next open has nothing to replay.
         if let Some(journal) = self.journal.get() {
             let mut journal = journal.lock().unwrap_or_else(|p| p.into_inner());
-            if self.drain(|_| true).is_ok() && self.flush().is_ok() {
+            // Not on a full disk: sled could block for good in its flush (see `disk.rs`), and
+            // the journal keeps the records for the next start anyway.
+            if self.disk.check().is_ok() && self.drain(|_| true).is_ok() && self.flush().is_ok() {
                 let _ = journal.checkpoint();
             }
         }
@@ -187,6 +192,7 @@ impl Store {
                 catalog,
                 maintenance: Mutex::new(()),
                 journal: OnceLock::new(),
+                disk: DiskWatch::new(dir.map(Path::to_path_buf)),
                 replayed: AtomicU64::new(0),
                 pending: Pending::default(),
                 draining: Mutex::new(()),
@@ -260,7 +266,18 @@ impl Store {
     /// its files; see `engine_files` for the one window left). Blocking; may take
     /// milliseconds, so batch acknowledgements behind one call.
     pub fn flush(&self) -> Result<()> {
+        self.writable()?;
         self.inner.flush()
+    }
+
+    /// Keeps `bytes` of the disk free: writes are refused below it (see `disk.rs`).
+    pub fn set_min_free_bytes(&self, bytes: u64) {
+        self.inner.disk.set_min_free(bytes);
+    }
+
+    /// Ok when a write may go to disk (see `disk.rs`).
+    pub(crate) fn writable(&self) -> Result<()> {
+        self.inner.disk.check()
     }
 
     pub(crate) fn maintenance_lock(&self) -> std::sync::MutexGuard<'_, ()> {
@@ -275,6 +292,7 @@ impl Store {
     /// Writes every journaled record to the engine, flushes it and empties the journal, so
     /// a restart has nothing to replay. For idle moments; a no-op on a temporary store.
     pub fn settle(&self) -> Result<()> {
+        self.writable()?;
         let Some(mut journal) = self.journal_lock() else {
             return Ok(());
         };

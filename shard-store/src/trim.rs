@@ -25,6 +25,7 @@ impl Store {
         cutoff_ms: i64,
         max: usize,
     ) -> Result<TrimReport> {
+        self.writable()?;
         self.inner.drain(|k| *k == shard)?;
         let _guard = self.maintenance_lock();
         let mut batch = sled::Batch::default();
@@ -85,6 +86,7 @@ impl Store {
     /// stream (a put that raced the deletion), so `done` stays true; stream ids are never
     /// reused, so nothing legitimate is lost.
     pub fn delete_stream_records(&self, stream: u64, max: usize) -> Result<TrimReport> {
+        self.writable()?;
         self.inner
             .deleted
             .lock()

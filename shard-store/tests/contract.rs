@@ -48,6 +48,7 @@ fn engines() -> Vec<Harness> {
         let options = SledOptions {
             durability,
             on_idle: None,
+            min_free_bytes: 0,
         };
         let reopen_path = path.clone();
         Harness {

@@ -133,28 +133,45 @@ impl Kinesd {
     }
 }
 
+impl Kinesd {
+    /// SIGTERM (what `docker stop` and systemd send); true if the process exited cleanly
+    /// within `within`. Killed otherwise.
+    pub fn terminate(mut self, within: Duration) -> bool {
+        let Some(mut child) = self.child.take() else {
+            return false;
+        };
+        stop(&mut child, "-TERM", within)
+    }
+}
+
 impl Drop for Kinesd {
     fn drop(&mut self) {
-        let Some(mut child) = self.child.take() else {
-            return;
-        };
-        let interrupted = Command::new("kill")
-            .args(["-INT", &child.id().to_string()])
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-        if interrupted {
-            let deadline = Instant::now() + Duration::from_secs(5);
-            while Instant::now() < deadline {
-                if let Ok(Some(_)) = child.try_wait() {
-                    return;
-                }
-                std::thread::sleep(Duration::from_millis(20));
-            }
+        if let Some(mut child) = self.child.take() {
+            stop(&mut child, "-INT", Duration::from_secs(5));
         }
-        let _ = child.kill();
-        let _ = child.wait();
     }
+}
+
+/// Sends `signal`, waits up to `within` for a clean exit, and kills the process if it has not
+/// exited by then. True on a clean exit in time.
+fn stop(child: &mut Child, signal: &str, within: Duration) -> bool {
+    let sent = Command::new("kill")
+        .args([signal, &child.id().to_string()])
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if sent {
+        let deadline = Instant::now() + within;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = child.try_wait() {
+                return status.success();
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    false
 }
 
 /// `kinesd: TLS on the same port (https://…); trust the CA in <path> (e.g. …)` →
