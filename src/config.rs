@@ -33,6 +33,9 @@ pub struct Config {
     /// Writes are refused (503) while the data directory's disk has less free space than
     /// this, so the store never meets a full disk (see shard-store's `disk.rs`).
     pub min_free_disk_bytes: u64,
+    /// Start on a damaged data directory with what is readable, logging what was lost,
+    /// instead of refusing to start.
+    pub accept_data_loss: bool,
     /// How often the retention worker looks for expired records (real time).
     pub retention_check_ms: u64,
     /// Records trimmed per shard per batch, so trimming never stalls writers.
@@ -64,6 +67,7 @@ impl Default for Config {
             subscribe_heartbeat_ms: 5_000,
             durability: Durability::Flush,
             min_free_disk_bytes: 256 << 20,
+            accept_data_loss: false,
             retention_check_ms: 60_000,
             trim_batch: 1_000,
             tls: crate::tls::TlsConfig::default(),

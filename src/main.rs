@@ -56,6 +56,10 @@ struct Args {
     /// 503 until space is freed, so the store never meets a full disk.
     #[arg(long, default_value_t = 256, env = "KINESD_MIN_FREE_DISK_MB")]
     min_free_disk_mb: u64,
+    /// Start even if the data directory is damaged, keeping what is readable and logging
+    /// what was lost (without it, damage refuses the start).
+    #[arg(long)]
+    accept_data_loss: bool,
     /// Milliseconds between retention passes.
     #[arg(long, default_value_t = 60_000)]
     retention_check_ms: u64,
@@ -160,6 +164,7 @@ async fn main() {
         update_delay_ms: args.update_stream_ms,
         consumer_delay_ms: args.consumer_ms,
         min_free_disk_bytes: args.min_free_disk_mb << 20,
+        accept_data_loss: args.accept_data_loss,
         durability: match args.durability {
             DurabilityArg::Flush => Durability::Flush,
             DurabilityArg::Relaxed => Durability::Relaxed,

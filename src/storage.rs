@@ -14,6 +14,7 @@ pub fn open(config: &Config) -> Result<Storage, StoreError> {
         },
         on_idle: config.on_idle,
         min_free_bytes: config.min_free_disk_bytes,
+        accept_data_loss: config.accept_data_loss,
     };
     let store = match &config.data_dir {
         Some(dir) => SledStore::open(dir, options)?,

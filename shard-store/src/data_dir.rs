@@ -45,6 +45,28 @@ pub(crate) fn prepare(dir: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Moves sled's own files (`db`, `conf`, `blobs`, `snap.*`) into a new `damaged-<n>`
+/// directory inside `dir`, so a fresh engine can start there (`--accept-data-loss`). Returns
+/// where they went.
+pub(crate) fn quarantine_engine_files(dir: &Path) -> Result<std::path::PathBuf> {
+    let aside = (1..)
+        .map(|n| dir.join(format!("damaged-{n}")))
+        .find(|p| !p.exists())
+        .expect("some name is free");
+    create_private(&aside)?;
+    let entries = std::fs::read_dir(dir).map_err(|e| io_err("reading", dir, e))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| io_err("reading", dir, e))?;
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if matches!(name.as_ref(), "db" | "conf" | "blobs") || name.starts_with("snap.") {
+            std::fs::rename(entry.path(), aside.join(&*name))
+                .map_err(|e| io_err("moving aside", &entry.path(), e))?;
+        }
+    }
+    Ok(aside)
+}
+
 fn create_private(dir: &Path) -> Result<()> {
     let mut builder = std::fs::DirBuilder::new();
     builder.recursive(true);

@@ -6,7 +6,7 @@ use crate::StoreError;
 pub(crate) fn engine_err(e: sled::Error) -> StoreError {
     match e {
         sled::Error::Corruption { at, .. } => {
-            StoreError::Corrupt(format!("storage engine reported corruption at {at:?}"))
+            StoreError::Corrupt(format!("db: the storage engine found damage at {at:?}"))
         }
         other => StoreError::Io(other.to_string()),
     }

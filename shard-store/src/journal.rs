@@ -63,6 +63,19 @@ fn io_err(what: &str, e: std::io::Error) -> StoreError {
     StoreError::Io(format!("journal: {what}: {e}"))
 }
 
+/// Damage to the journal: refuses the open, or with `accept_loss` logs it and goes on.
+fn damage(accept_loss: bool, what: String) -> Result<()> {
+    let what = format!("{}: {what}", crate::store::JOURNAL_FILE);
+    if accept_loss {
+        tracing::error!(
+            "data directory corrupt: {what}; starting anyway (--accept-data-loss): the records \
+             of the damaged entries are lost"
+        );
+        return Ok(());
+    }
+    Err(StoreError::Corrupt(what))
+}
+
 fn be_u64(b: &[u8]) -> u64 {
     u64::from_be_bytes(b[..8].try_into().expect("8 bytes"))
 }
@@ -103,6 +116,7 @@ impl Journal {
     pub(crate) fn open(
         path: &Path,
         capacity: u64,
+        accept_loss: bool,
         mut replay: impl FnMut(Vec<(ShardKey, Vec<NewRecord<'_>>)>) -> Result<()>,
     ) -> Result<Journal> {
         let mut options = OpenOptions::new();
@@ -122,11 +136,26 @@ impl Journal {
             tail: FIRST_ENTRY,
             buf: Vec::new(),
         };
-        let header = journal.read_header()?;
+        let header = match journal.read_header()? {
+            Some(epoch) => Some(epoch),
+            // A header that does not read: torn by a crash during a checkpoint (everything
+            // was in sled by then), or damaged. Its first entry, if valid, names the epoch;
+            // replaying that epoch is harmless in the first case (replay is idempotent) and
+            // saves the records in the second.
+            None => {
+                let first = journal.entry_epoch(FIRST_ENTRY)?;
+                if let Some(epoch) = first {
+                    tracing::warn!(
+                        epoch,
+                        "journal header unreadable: reading its entries with the epoch of the first"
+                    );
+                }
+                first
+            }
+        };
         let Some(epoch) = header else {
-            // New file, or a header torn by a crash during a checkpoint (which only
-            // happens after sled flushed everything): nothing to replay. Clear stale
-            // entries so no old epoch can be mistaken for the new one.
+            // New file, or a torn header with no entry after it: nothing to replay. Clear
+            // stale entries so no old epoch can be mistaken for the new one.
             journal.file.set_len(0).map_err(|e| io_err("truncate", e))?;
             journal
                 .file
@@ -144,6 +173,11 @@ impl Journal {
         };
         journal.epoch = epoch;
         if len < capacity {
+            // The file is made full size before its header is written: a short one was cut.
+            damage(
+                accept_loss,
+                format!("{len} bytes where {capacity} were written (cut short)"),
+            )?;
             journal
                 .file
                 .set_len(capacity)
@@ -151,9 +185,37 @@ impl Journal {
         }
         let mut pos = FIRST_ENTRY;
         let mut payload = Vec::new();
-        while let Some(next) = journal.read_entry(pos, &mut payload)? {
-            replay(decode_payload(&payload)?)?;
-            pos = next;
+        loop {
+            while let Some(next) = journal.read_entry(pos, &mut payload)? {
+                replay(decode_payload(&payload)?)?;
+                pos = next;
+            }
+            if !journal.looks_like_entry(pos)? {
+                break;
+            }
+            // An entry of this epoch that does not check out: a torn last write (a crash in
+            // the middle of an append that was never acknowledged), unless valid entries
+            // follow it.
+            match journal.next_valid_entry(pos + 1)? {
+                None => {
+                    tracing::warn!(
+                        at = pos,
+                        "journal: discarded a torn last entry (a write a crash interrupted, \
+                         never acknowledged)"
+                    );
+                    break;
+                }
+                Some(later) => {
+                    damage(
+                        accept_loss,
+                        format!(
+                            "the entry at byte {pos} is damaged and valid entries follow it \
+                             (from byte {later})"
+                        ),
+                    )?;
+                    pos = later;
+                }
+            }
         }
         journal.tail = pos;
         journal
@@ -161,6 +223,88 @@ impl Journal {
             .seek(SeekFrom::Start(pos))
             .map_err(|e| io_err("seek", e))?;
         Ok(journal)
+    }
+
+    /// The epoch of a valid entry at `pos`, whatever epoch it is.
+    fn entry_epoch(&mut self, pos: u64) -> Result<Option<u64>> {
+        let Some(epoch) = self.header_at(pos)?.map(|(_, epoch, _)| epoch) else {
+            return Ok(None);
+        };
+        let current = std::mem::replace(&mut self.epoch, epoch);
+        let valid = self.read_entry(pos, &mut Vec::new())?.is_some();
+        self.epoch = current;
+        Ok(valid.then_some(epoch))
+    }
+
+    /// Whether `pos` holds the start of an entry of the current epoch that failed to read:
+    /// its epoch field is the current one, or its checksum holds with the current epoch put
+    /// in (a damaged epoch field). Zeros and older epochs' leftovers are not.
+    fn looks_like_entry(&mut self, pos: u64) -> Result<bool> {
+        let Some((len, epoch, crc)) = self.header_at(pos)? else {
+            return Ok(false);
+        };
+        if epoch == self.epoch {
+            return Ok(len != 0 || crc != 0);
+        }
+        let next = pos + (ENTRY_HEADER_LEN as u64) + u64::from(len);
+        if len == 0 || next > self.capacity {
+            return Ok(false);
+        }
+        let mut payload = vec![0u8; len as usize];
+        match self.file.read_exact(&mut payload) {
+            Ok(()) => Ok(crc == entry_crc(len, self.epoch, &payload)),
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(false),
+            Err(e) => Err(io_err("read entry", e)),
+        }
+    }
+
+    /// The first position after `from` where a valid entry of the current epoch starts.
+    /// Reads the rest of the file once; only run when an entry failed to read.
+    fn next_valid_entry(&mut self, from: u64) -> Result<Option<u64>> {
+        let mut rest = Vec::new();
+        self.file
+            .seek(SeekFrom::Start(from))
+            .and_then(|_| {
+                (&self.file)
+                    .take(self.capacity.saturating_sub(from))
+                    .read_to_end(&mut rest)
+            })
+            .map_err(|e| io_err("read", e))?;
+        let epoch = self.epoch.to_be_bytes();
+        let mut at = 0;
+        while at + ENTRY_HEADER_LEN <= rest.len() {
+            let Some(found) = rest[at + 4..].windows(8).position(|w| w == epoch) else {
+                return Ok(None);
+            };
+            let start = at + found;
+            let len = be_u32(&rest[start..]) as usize;
+            let end = start + ENTRY_HEADER_LEN + len;
+            if len != 0
+                && end <= rest.len()
+                && be_u32(&rest[start + 12..])
+                    == entry_crc(len as u32, self.epoch, &rest[start + ENTRY_HEADER_LEN..end])
+            {
+                return Ok(Some(from + start as u64));
+            }
+            at = start + 1;
+        }
+        Ok(None)
+    }
+
+    /// The (length, epoch, checksum) fields at `pos`, if the file reaches that far.
+    fn header_at(&mut self, pos: u64) -> Result<Option<(u32, u64, u32)>> {
+        let mut h = [0u8; ENTRY_HEADER_LEN];
+        if pos + ENTRY_HEADER_LEN as u64 > self.capacity {
+            return Ok(None);
+        }
+        self.file
+            .seek(SeekFrom::Start(pos))
+            .map_err(|e| io_err("seek", e))?;
+        match self.file.read_exact(&mut h) {
+            Ok(()) => Ok(Some((be_u32(&h), be_u64(&h[4..]), be_u32(&h[12..])))),
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(None),
+            Err(e) => Err(io_err("read entry", e)),
+        }
     }
 
     fn read_header(&mut self) -> Result<Option<u64>> {
@@ -380,7 +524,7 @@ mod tests {
 
     fn open(path: &Path, capacity: u64) -> (Journal, Owned) {
         let mut seen = Vec::new();
-        let j = Journal::open(path, capacity, |g| {
+        let j = Journal::open(path, capacity, false, |g| {
             seen.extend(owned(g));
             Ok(())
         })
@@ -481,7 +625,7 @@ mod tests {
     }
 
     #[test]
-    fn a_damaged_header_starts_an_empty_journal() {
+    fn a_damaged_header_still_replays_its_entries() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("journal");
         let (mut j, _) = open(&path, 1 << 20);
@@ -490,13 +634,59 @@ mod tests {
         let mut b = std::fs::read(&path).unwrap();
         b[5] ^= 1;
         std::fs::write(&path, &b).unwrap();
+        // The first entry names the epoch: the record is not lost with the header.
         let (mut j, seen) = open(&path, 1 << 20);
-        assert!(seen.is_empty());
-        // The fresh journal must not pick the stale entry up again either.
-        assert!(j.append(&[]).unwrap());
+        assert_eq!(seen.len(), 1);
+        assert_eq!(seen[0].1[0].3, b"one");
+        j.checkpoint().unwrap();
         drop(j);
         let (_, seen) = open(&path, 1 << 20);
-        assert!(seen.iter().all(|(_, rs)| rs.is_empty()));
+        assert!(seen.is_empty(), "a checkpoint still empties it");
+    }
+
+    #[test]
+    fn damage_before_valid_entries_and_a_cut_file_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journal");
+        let (mut j, _) = open(&path, 1 << 20);
+        for text in ["one", "two", "three"] {
+            assert!(j
+                .append(&[(key(1, 0), vec![rec(1, "k", text.as_bytes())])])
+                .unwrap());
+        }
+        drop(j);
+        let good = std::fs::read(&path).unwrap();
+        let reopen = || Journal::open(&path, 1 << 20, false, |_| Ok(())).map(drop);
+        // A flipped byte in the first entry's payload, its length or its epoch field.
+        for at in [
+            FIRST_ENTRY as usize + 20,
+            FIRST_ENTRY as usize + 1,
+            FIRST_ENTRY as usize + 9,
+        ] {
+            let mut b = good.clone();
+            b[at] ^= 0x40;
+            std::fs::write(&path, &b).unwrap();
+            let err = reopen().err().unwrap().to_string();
+            assert!(
+                err.contains("kinesd-journal: the entry at byte 4096 is damaged"),
+                "{at}: {err}"
+            );
+        }
+        // Accepted: the later entries are still replayed.
+        let mut b = good.clone();
+        b[FIRST_ENTRY as usize + 20] ^= 0x40;
+        std::fs::write(&path, &b).unwrap();
+        let mut seen = 0;
+        Journal::open(&path, 1 << 20, true, |g| {
+            seen += g.len();
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(seen, 2);
+        // Cut short.
+        std::fs::write(&path, &good[..FIRST_ENTRY as usize + 40]).unwrap();
+        let err = reopen().err().unwrap().to_string();
+        assert!(err.contains("cut short"), "{err}");
     }
 
     #[test]

@@ -89,6 +89,7 @@ mod store;
 #[cfg(test)]
 mod test_support;
 mod trim;
+mod witness;
 
 pub use log::{
     Catalog, Chunk, Position, RecordIn, Run, RunOutcome, ShardLog, ShardStats, StoreFuture,
@@ -110,7 +111,7 @@ pub enum StoreError {
     /// A stored value could not be decoded (unknown format version, bad lengths, bad
     /// UTF-8), the engine detected on-disk corruption, or a value could not be encoded
     /// in the stored format (partition key longer than 65535 bytes).
-    #[error("corrupt stored value: {0}")]
+    #[error("data directory corrupt: {0}")]
     Corrupt(String),
     /// A compare-and-set named another revision than the stored one.
     #[error("conflicting update: {0}")]

@@ -40,6 +40,9 @@ pub struct SledOptions {
     /// Writes are refused while the data directory's disk has less free space than this
     /// (see `disk.rs`); 0 turns the check off.
     pub min_free_bytes: u64,
+    /// Open a damaged directory anyway, with what is readable, logging what was lost
+    /// (see `witness.rs` and `journal.rs`); otherwise damage fails the open.
+    pub accept_data_loss: bool,
 }
 
 /// Positions skipped on start in relaxed durability: more than can be acknowledged between
@@ -73,7 +76,7 @@ impl std::fmt::Debug for SledStore {
 impl SledStore {
     /// Opens (or creates) the store in `dir`; see [`Store::open`].
     pub fn open(dir: &Path, options: SledOptions) -> Result<Arc<SledStore>> {
-        Self::over(Store::open(dir)?, options)
+        Self::over(Store::open_checked(dir, options.accept_data_loss)?, options)
     }
 
     /// A store that vanishes with the handle (tests, `--in-memory`).

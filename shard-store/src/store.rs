@@ -3,12 +3,14 @@
 //! they are declared).
 
 use crate::disk::DiskWatch;
+use crate::encoding::{versioned, versioned_body};
 use crate::engine_files::EngineFiles;
 use crate::error::engine_err;
 use crate::journal::{self, Journal};
-use crate::keys::{stream_prefix, TAG_STREAM_META};
+use crate::keys::{setting_key, stream_prefix, TAG_STREAM_META};
 use crate::pending::Pending;
-use crate::{NewRecord, Result, ShardKey, StoredRecord};
+use crate::witness::{self, Witness};
+use crate::{NewRecord, Result, ShardKey, StoreError, StoredRecord};
 use std::collections::HashSet;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -74,6 +76,11 @@ pub(crate) struct Inner {
     pub(crate) journal: OnceLock<Mutex<Journal>>,
     /// The free-space check every write passes first (see `disk.rs`).
     pub(crate) disk: DiskWatch,
+    /// Numbers every flush, outside sled (see `witness.rs`); `None` for a temporary store.
+    /// Held across a whole flush, so flush numbers reach the file in order.
+    pub(crate) witness: Option<Mutex<Witness>>,
+    /// Damage found on open is logged and skipped rather than refused (`--accept-data-loss`).
+    pub(crate) accept_loss: bool,
     /// Records the journal gave back on open (written but not in sled before a crash).
     pub(crate) replayed: AtomicU64,
     /// Journaled records not yet written to sled.
@@ -90,10 +97,23 @@ pub(crate) struct Inner {
 impl Inner {
     /// sled's flush, then what it leaves unsynced (see `engine_files`).
     pub(crate) fn flush(&self) -> Result<()> {
+        let mut witness = self
+            .witness
+            .as_ref()
+            .map(|w| w.lock().unwrap_or_else(|p| p.into_inner()));
+        let number = witness.as_ref().map(|w| w.next());
+        if let Some(n) = number {
+            self.catalog
+                .insert(setting_key(witness::COUNTER), versioned(&n.to_be_bytes()))
+                .map_err(engine_err)?;
+        }
         // All trees share one log, so flushing the Db covers records and catalogue.
         self.db.flush().map_err(engine_err)?;
         if let Some(files) = &self.engine_files {
             files.sync()?;
+        }
+        if let (Some(witness), Some(n)) = (witness.as_mut(), number) {
+            witness.record(n)?;
         }
         Ok(())
     }
@@ -165,9 +185,32 @@ impl Store {
     /// A directory written before records were stored in blocks is converted on the
     /// way (in bounded atomic batches, so an interrupted conversion resumes on the next
     /// open); a legacy record that cannot be decoded fails the open with `Corrupt`.
+    ///
+    /// Damage found on the way (see `witness.rs` and `journal.rs`) fails the open with
+    /// `Corrupt`, naming the file.
     pub fn open(dir: &Path) -> Result<Store> {
+        Self::open_checked(dir, false)
+    }
+
+    /// [`Store::open`]; with `accept_loss`, damage is logged with what it cost and the store
+    /// opens with what is readable.
+    pub fn open_checked(dir: &Path, accept_loss: bool) -> Result<Store> {
         crate::data_dir::prepare(dir)?;
-        let store = Self::from_config(tuned(sled::Config::new().path(dir)), Some(dir))?;
+        let open =
+            || Self::from_config(tuned(sled::Config::new().path(dir)), Some(dir), accept_loss);
+        let store = match open() {
+            Err(StoreError::Corrupt(what)) if accept_loss => {
+                let aside = crate::data_dir::quarantine_engine_files(dir)?;
+                tracing::error!(
+                    "data directory corrupt: {what}; starting anyway (--accept-data-loss): the \
+                     storage engine's files were moved to {} and the streams and records in \
+                     them are lost",
+                    aside.display()
+                );
+                open()?
+            }
+            other => other?,
+        };
         // sled has just created its files with the process's umask: narrow them too.
         crate::data_dir::prepare(dir)?;
         Ok(store)
@@ -176,14 +219,55 @@ impl Store {
     /// Opens a store that lives only as long as this handle (and its clones); meant for
     /// tests.
     pub fn open_temporary() -> Result<Store> {
-        Self::from_config(tuned(sled::Config::new().temporary(true)), None)
+        Self::from_config(tuned(sled::Config::new().temporary(true)), None, false)
     }
 
-    pub(crate) fn from_config(config: sled::Config, dir: Option<&Path>) -> Result<Store> {
-        let db = open_waiting_for_lock(&config)?;
+    pub(crate) fn from_config(
+        config: sled::Config,
+        dir: Option<&Path>,
+        accept_loss: bool,
+    ) -> Result<Store> {
+        // sled panics on some damaged files instead of answering an error.
+        let opened = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            open_waiting_for_lock(&config)
+        }));
+        let db = opened.map_err(|panic| {
+            let why = panic
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| panic.downcast_ref::<&str>().copied())
+                .unwrap_or("no message");
+            StoreError::Corrupt(format!(
+                "db: the storage engine failed to read its files ({why})"
+            ))
+        })??;
         let engine_files = dir.map(EngineFiles::open).transpose()?;
         let records = db.open_tree("records").map_err(engine_err)?;
         let catalog = db.open_tree("catalog").map_err(engine_err)?;
+        let witness = match dir {
+            Some(dir) => {
+                let (mut witness, witnessed) = Witness::open(dir)?;
+                let in_engine = catalog
+                    .get(setting_key(witness::COUNTER))
+                    .map_err(engine_err)?
+                    .map(|v| -> Result<u64> {
+                        let body = versioned_body(&v, "flush witness")?;
+                        body.try_into()
+                            .map(u64::from_be_bytes)
+                            .map_err(|_| StoreError::Corrupt("db: flush witness".into()))
+                    })
+                    .transpose()?;
+                witness::check(in_engine, witnessed, accept_loss)?;
+                // From here on both agree (or the loss was accepted): number on from the
+                // higher of the two.
+                let start = in_engine.unwrap_or(0).max(witnessed.unwrap_or(0));
+                if witnessed != Some(start) {
+                    witness.record(start)?;
+                }
+                Some(Mutex::new(witness))
+            }
+            None => None,
+        };
         let store = Store {
             inner: Arc::new(Inner {
                 db,
@@ -193,6 +277,8 @@ impl Store {
                 maintenance: Mutex::new(()),
                 journal: OnceLock::new(),
                 disk: DiskWatch::new(dir.map(Path::to_path_buf)),
+                witness,
+                accept_loss,
                 replayed: AtomicU64::new(0),
                 pending: Pending::default(),
                 draining: Mutex::new(()),
@@ -223,7 +309,9 @@ impl Store {
     /// one means the stream was deleted).
     pub(crate) fn replay_journal(&self, dir: &Path) -> Result<(Journal, u64)> {
         let mut replayed = 0u64;
-        let journal = Journal::open(&dir.join(JOURNAL_FILE), journal::JOURNAL_BYTES, |groups| {
+        let accept_loss = self.inner.accept_loss;
+        let path = dir.join(JOURNAL_FILE);
+        let journal = Journal::open(&path, journal::JOURNAL_BYTES, accept_loss, |groups| {
             for (shard, records) in groups {
                 let exists = self
                     .inner

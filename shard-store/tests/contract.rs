@@ -49,6 +49,7 @@ fn engines() -> Vec<Harness> {
             durability,
             on_idle: None,
             min_free_bytes: 0,
+            accept_data_loss: false,
         };
         let reopen_path = path.clone();
         Harness {

@@ -318,7 +318,7 @@ fn malformed_first_block_fails_position_queries() {
     let msg = store.read(S, 0, 1, 1).unwrap_err().to_string();
     assert_eq!(
         msg,
-        "corrupt stored value: ShardKey { stream: 7, shard: 2 } block 1: \
+        "data directory corrupt: ShardKey { stream: 7, shard: 2 } block 1: \
          block: unknown format version 9"
     );
 }
