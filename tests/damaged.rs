@@ -6,7 +6,6 @@
 mod common;
 
 use aws_sdk_kinesis::primitives::Blob;
-use aws_sdk_kinesis::types::ShardIteratorType;
 use aws_sdk_kinesis::Client;
 use common::process::{run_bounded, Kinesd};
 use std::path::Path;
@@ -24,13 +23,7 @@ fn spawn(dir: &Path, extra: &[&str]) -> Kinesd {
 /// Writes [`RECORDS`] acknowledged records, one PutRecord each (one journal entry each).
 async fn write(server: &Kinesd) -> Vec<String> {
     let client = common::client(&server.endpoint);
-    client
-        .create_stream()
-        .stream_name("s")
-        .shard_count(1)
-        .send()
-        .await
-        .unwrap();
+    common::create_stream(&client, "s", 1).await;
     let mut written = Vec::new();
     for i in 0..RECORDS {
         let data = format!("record-{i:04}-{}", "y".repeat(i * 40));
@@ -48,34 +41,12 @@ async fn write(server: &Kinesd) -> Vec<String> {
 }
 
 async fn read_all(client: &Client) -> Vec<String> {
-    let mut it = client
-        .get_shard_iterator()
-        .stream_name("s")
-        .shard_id("shardId-000000000000")
-        .shard_iterator_type(ShardIteratorType::TrimHorizon)
-        .send()
+    common::read_shard_data(client, "s", "shardId-000000000000", 10_000)
         .await
         .unwrap()
-        .shard_iterator
-        .unwrap();
-    let mut seen = Vec::new();
-    loop {
-        let out = client
-            .get_records()
-            .shard_iterator(&it)
-            .send()
-            .await
-            .unwrap();
-        if out.records().is_empty() {
-            return seen;
-        }
-        seen.extend(
-            out.records()
-                .iter()
-                .map(|r| String::from_utf8_lossy(r.data().as_ref()).into_owned()),
-        );
-        it = out.next_shard_iterator.unwrap();
-    }
+        .into_iter()
+        .map(|d| String::from_utf8_lossy(&d).into_owned())
+        .collect()
 }
 
 /// A data directory holding acknowledged records: stopped cleanly (everything in sled, the

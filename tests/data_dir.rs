@@ -46,13 +46,7 @@ async fn everything_in_the_data_directory_is_owner_only() {
     let dir = tmp.path().join("data");
     let server = Kinesd::spawn(&["--data-dir", dir.to_str().unwrap()], None);
     let client = common::client(&server.endpoint);
-    client
-        .create_stream()
-        .stream_name("s")
-        .shard_count(1)
-        .send()
-        .await
-        .unwrap();
+    common::create_stream(&client, "s", 1).await;
     client
         .put_record()
         .stream_name("s")

@@ -10,7 +10,7 @@ mod common;
 
 use aws_sdk_kinesis::error::ProvideErrorMetadata;
 use aws_sdk_kinesis::primitives::Blob;
-use aws_sdk_kinesis::types::{PutRecordsRequestEntry, ShardIteratorType};
+use aws_sdk_kinesis::types::PutRecordsRequestEntry;
 use aws_sdk_kinesis::Client;
 use common::process::Kinesd;
 use std::path::{Path, PathBuf};
@@ -92,36 +92,15 @@ fn batch(tag: u32) -> Vec<PutRecordsRequestEntry> {
 
 /// Every record of the one shard, as their data's first 13 bytes (`tag-index`).
 async fn read_all(client: &Client) -> Vec<String> {
-    let mut it = bounded(
-        "GetShardIterator",
-        client
-            .get_shard_iterator()
-            .stream_name("s")
-            .shard_id("shardId-000000000000")
-            .shard_iterator_type(ShardIteratorType::TrimHorizon)
-            .send(),
+    bounded(
+        "reading the shard",
+        common::read_shard_data(client, "s", "shardId-000000000000", 100),
     )
     .await
-    .expect("GetShardIterator works on a full disk")
-    .shard_iterator
-    .unwrap();
-    let mut seen = Vec::new();
-    loop {
-        let out = bounded(
-            "GetRecords",
-            client.get_records().shard_iterator(&it).limit(100).send(),
-        )
-        .await
-        .expect("GetRecords works on a full disk");
-        if out.records().is_empty() {
-            return seen;
-        }
-        for r in out.records() {
-            let data = r.data().as_ref();
-            seen.push(String::from_utf8_lossy(&data[..data.len().min(13)]).into_owned());
-        }
-        it = out.next_shard_iterator.unwrap();
-    }
+    .expect("GetShardIterator and GetRecords work on a full disk")
+    .into_iter()
+    .map(|d| String::from_utf8_lossy(&d[..d.len().min(13)]).into_owned())
+    .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -139,13 +118,7 @@ async fn a_full_disk_fails_writes_fast_and_recovers_without_a_restart() {
     let data = tmpfs.dir.join("data");
     let server = spawn(&data);
     let client = common::client(&server.endpoint);
-    client
-        .create_stream()
-        .stream_name("s")
-        .shard_count(1)
-        .send()
-        .await
-        .unwrap();
+    common::create_stream(&client, "s", 1).await;
 
     // Fill the disk: 1 MB per call until a call fails.
     let mut acknowledged = Vec::new();

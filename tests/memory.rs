@@ -152,13 +152,7 @@ async fn large_answers_nobody_reads() {
     // Long enough that the budget, not the answer deadline, is what bounds the attack.
     let server = spawn_with_answer_timeout("30000");
     let client = common::client(&server.endpoint);
-    client
-        .create_stream()
-        .stream_name("big")
-        .shard_count(1)
-        .send()
-        .await
-        .unwrap();
+    common::create_stream(&client, "big", 1).await;
     // 10 MB of records: each GetRecords answer below carries all of it (base64: ~13 MB).
     for _ in 0..10 {
         let entries = (0..10)

@@ -344,20 +344,9 @@ impl Journal {
     /// Reads the entry at `pos` into `payload` if it is a valid entry of the current
     /// epoch; returns the position after it.
     fn read_entry(&mut self, pos: u64, payload: &mut Vec<u8>) -> Result<Option<u64>> {
-        let mut h = [0u8; ENTRY_HEADER_LEN];
-        if pos + ENTRY_HEADER_LEN as u64 > self.capacity {
+        let Some((len, epoch, crc)) = self.header_at(pos)? else {
             return Ok(None);
-        }
-        self.file
-            .seek(SeekFrom::Start(pos))
-            .map_err(|e| io_err("seek", e))?;
-        match self.file.read_exact(&mut h) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
-            Err(e) => return Err(io_err("read entry", e)),
-        }
-        let len = be_u32(&h);
-        let epoch = be_u64(&h[4..]);
+        };
         let next = pos + (ENTRY_HEADER_LEN as u64) + u64::from(len);
         if epoch != self.epoch || len == 0 || next > self.capacity {
             return Ok(None);
@@ -368,10 +357,7 @@ impl Journal {
             Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
             Err(e) => return Err(io_err("read entry", e)),
         }
-        if be_u32(&h[12..]) != entry_crc(len, epoch, payload) {
-            return Ok(None);
-        }
-        Ok(Some(next))
+        Ok((crc == entry_crc(len, epoch, payload)).then_some(next))
     }
 
     /// Writes one entry and makes it durable. Returns false, writing nothing, when the

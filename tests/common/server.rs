@@ -140,3 +140,49 @@ where
         err.message().unwrap_or_default().to_string(),
     )
 }
+
+/// Creates `name` with `shards` shards (ACTIVE at once with the default config).
+pub async fn create_stream(client: &Client, name: &str, shards: i32) {
+    client
+        .create_stream()
+        .stream_name(name)
+        .shard_count(shards)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("CreateStream {name}: {e:?}"));
+}
+
+/// Every record's data in one shard of `stream`, read from TRIM_HORIZON to the tip, pages of
+/// at most `limit`.
+pub async fn read_shard_data(
+    client: &Client,
+    stream: &str,
+    shard: &str,
+    limit: i32,
+) -> Result<Vec<Vec<u8>>, String> {
+    let mut it = client
+        .get_shard_iterator()
+        .stream_name(stream)
+        .shard_id(shard)
+        .shard_iterator_type(aws_sdk_kinesis::types::ShardIteratorType::TrimHorizon)
+        .send()
+        .await
+        .map_err(|e| format!("GetShardIterator: {e:?}"))?
+        .shard_iterator
+        .expect("an iterator");
+    let mut seen = Vec::new();
+    loop {
+        let out = client
+            .get_records()
+            .shard_iterator(&it)
+            .limit(limit)
+            .send()
+            .await
+            .map_err(|e| format!("GetRecords: {e:?}"))?;
+        if out.records().is_empty() {
+            return Ok(seen);
+        }
+        seen.extend(out.records().iter().map(|r| r.data().as_ref().to_vec()));
+        it = out.next_shard_iterator.expect("an open shard");
+    }
+}
