@@ -44,6 +44,9 @@ pub struct Config {
     pub tls: crate::tls::TlsConfig,
     /// Connection limits and timeouts (see `server/connection.rs`).
     pub connections: ConnectionLimits,
+    /// Check every request's SigV4 signature against these keys (`--verify-signatures`);
+    /// `None` accepts any well-formed signature, as emulators usually do.
+    pub credentials: Option<crate::protocol::sigv4::Credentials>,
     /// The `Host` names requests may carry besides loopback ones (see `protocol/host.rs`);
     /// the TLS certificate's extra names are added at start.
     pub hosts: crate::protocol::host::HostPolicy,
@@ -74,6 +77,7 @@ impl Default for Config {
             on_idle: None,
             connections: ConnectionLimits::default(),
             hosts: Default::default(),
+            credentials: None,
         }
     }
 }

@@ -35,6 +35,12 @@ pub enum ApiError {
     AccessDenied(String),
     #[error("InternalFailure: {0}")]
     InternalFailure(String),
+    /// An access key the server does not know (`--verify-signatures`).
+    #[error("UnrecognizedClientException: {0}")]
+    UnrecognizedClient(String),
+    /// A signature that does not verify (`--verify-signatures`).
+    #[error("InvalidSignatureException: {0}")]
+    InvalidSignature(String),
     /// A temporary overload (HTTP 503); every SDK retries it.
     #[error("ServiceUnavailable: {0}")]
     ServiceUnavailable(String),
@@ -59,6 +65,8 @@ impl ApiError {
             ApiError::AccessDenied(_) => "AccessDeniedException",
             ApiError::InternalFailure(_) => "InternalFailure",
             ApiError::ServiceUnavailable(_) => "ServiceUnavailable",
+            ApiError::UnrecognizedClient(_) => "UnrecognizedClientException",
+            ApiError::InvalidSignature(_) => "InvalidSignatureException",
         }
     }
 
@@ -85,7 +93,9 @@ impl ApiError {
             | ApiError::IncompleteSignature(m)
             | ApiError::AccessDenied(m)
             | ApiError::InternalFailure(m)
-            | ApiError::ServiceUnavailable(m) => Some(m),
+            | ApiError::ServiceUnavailable(m)
+            | ApiError::UnrecognizedClient(m)
+            | ApiError::InvalidSignature(m) => Some(m),
             ApiError::Serialization(m) | ApiError::UnknownOperation(m) => m.as_deref(),
             ApiError::MissingAuthenticationToken => Some("Missing Authentication Token"),
         }

@@ -19,4 +19,5 @@ pub mod tls;
 pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
 pub use config::{Config, ConnectionLimits, Durability};
 pub use protocol::host::HostPolicy;
+pub use protocol::sigv4::Credentials;
 pub use server::Server;

@@ -86,6 +86,13 @@ struct Args {
         value_delimiter = ','
     )]
     allowed_hosts: Vec<String>,
+    /// Check every request's SigV4 signature against the keys of --credentials-file or
+    /// KINESD_CREDENTIALS (`AKID:SECRET,…`); without it any well-formed signature is taken.
+    #[arg(long)]
+    verify_signatures: bool,
+    /// A file of `ACCESS_KEY_ID:SECRET_ACCESS_KEY` lines for --verify-signatures.
+    #[arg(long, value_name = "PATH")]
+    credentials_file: Option<PathBuf>,
     /// Serve requests whatever Host they name (turns the DNS-rebinding defence off).
     #[arg(long, env = "KINESD_ALLOW_ANY_HOST")]
     allow_any_host: bool,
@@ -118,6 +125,29 @@ struct Args {
     /// is closed.
     #[arg(long, default_value_t = 60_000)]
     answer_timeout_ms: u64,
+}
+
+/// The keys for --verify-signatures: the file's, else KINESD_CREDENTIALS's.
+fn credentials(args: &Args) -> Result<Option<kinesd::Credentials>, String> {
+    if !args.verify_signatures {
+        if args.credentials_file.is_some() {
+            return Err("--credentials-file needs --verify-signatures".into());
+        }
+        return Ok(None);
+    }
+    let text = match (&args.credentials_file, std::env::var("KINESD_CREDENTIALS")) {
+        (Some(path), _) => std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?,
+        (None, Ok(text)) => text,
+        (None, Err(_)) => {
+            return Err(
+                "--verify-signatures needs keys: --credentials-file PATH or \
+                 KINESD_CREDENTIALS=AKID:SECRET,…"
+                    .into(),
+            )
+        }
+    };
+    kinesd::Credentials::parse(&text).map(Some)
 }
 
 /// How long the final sync may take after the grace period before the process exits anyway.
@@ -154,6 +184,13 @@ async fn main() {
     // files 0600; see shard-store's `data_dir.rs`).
     rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
     let shutdown_grace = std::time::Duration::from_millis(args.shutdown_grace_ms);
+    let credentials = match credentials(&args) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("kinesd: {e}");
+            std::process::exit(2);
+        }
+    };
     let config = Config {
         data_dir: (!args.in_memory).then_some(args.data_dir.clone()),
         region: args.region,
@@ -197,6 +234,7 @@ async fn main() {
             body_timeout_ms: args.body_timeout_ms,
             answer_timeout_ms: args.answer_timeout_ms,
         },
+        credentials,
         hosts: kinesd::HostPolicy {
             any: args.allow_any_host,
             names: args.allowed_hosts,

@@ -7,6 +7,7 @@ pub mod eventstream;
 pub mod host;
 pub mod model;
 pub mod request;
+pub mod sigv4;
 pub mod types;
 pub mod validate;
 

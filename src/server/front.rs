@@ -13,6 +13,7 @@ use crate::config::ConnectionLimits;
 use crate::error::ApiError;
 use crate::protocol::host::HostPolicy;
 use crate::protocol::request::{self, RequestHead, MAX_BODY_BYTES, NOT_POST_BODY};
+use crate::protocol::sigv4::{self, Credentials, SignedRequest};
 use crate::protocol::{self, Encoding, Operation};
 use crate::streams::Registry;
 use bytes::Bytes;
@@ -119,6 +120,11 @@ pub(super) async fn handle(
         Ok(op) => op,
         Err(e) => return error_response(encoding, &e),
     };
+    if let Some(credentials) = &front.registry.config().credentials {
+        if let Err(e) = verify_signature(&front.registry, credentials, &parts, &body) {
+            return error_response(encoding, &e);
+        }
+    }
     let reserved = match op {
         Operation::GetRecords => match front.budget.reserve_answer(deadline).await {
             Some(reserved) => Some(reserved),
@@ -152,6 +158,39 @@ pub(super) async fn handle(
         }
         Err(e) => error_response(encoding, &e),
     }
+}
+
+/// Checks the request's SigV4 signature (`--verify-signatures`).
+fn verify_signature(
+    registry: &Registry,
+    credentials: &Credentials,
+    parts: &hyper::http::request::Parts,
+    body: &[u8],
+) -> Result<(), ApiError> {
+    let mut headers: Vec<(&str, &str)> = parts
+        .headers
+        .iter()
+        .filter_map(|(name, value)| Some((name.as_str(), value.to_str().ok()?)))
+        .collect();
+    // HTTP/2 carries the host in `:authority`, which the client signed as `host`.
+    if !parts.headers.contains_key(HOST) {
+        if let Some(authority) = parts.uri.authority() {
+            headers.push(("host", authority.as_str()));
+        }
+    }
+    let request = SignedRequest {
+        method: parts.method.as_str(),
+        path: parts.uri.path(),
+        query: parts.uri.query(),
+        headers: &headers,
+        body,
+    };
+    sigv4::verify(
+        &request,
+        credentials,
+        &registry.config().region,
+        registry.now(),
+    )
 }
 
 /// The budget stayed exhausted: a 503 every SDK retries after a pause.

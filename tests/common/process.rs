@@ -51,9 +51,19 @@ impl Kinesd {
     /// TLS note (`kinesd: TLS on the same port (https://…); trust the CA in <path> (…)`) from
     /// stderr, which goes on to this process's stderr, or to `log` when given.
     pub fn spawn<S: AsRef<OsStr>>(args: &[S], log: Option<&Path>) -> Kinesd {
+        Self::spawn_full(args, &[], log)
+    }
+
+    /// [`Kinesd::spawn`] with extra environment variables.
+    pub fn spawn_with_env<S: AsRef<OsStr>>(args: &[S], env: &[(&str, &str)]) -> Kinesd {
+        Self::spawn_full(args, env, None)
+    }
+
+    fn spawn_full<S: AsRef<OsStr>>(args: &[S], env: &[(&str, &str)], log: Option<&Path>) -> Kinesd {
         let mut child = Command::new(env!("CARGO_BIN_EXE_kinesd"))
             .args(["--port", "0"])
             .args(args)
+            .envs(env.iter().copied())
             .env("KINESD_LOG", "warn")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
