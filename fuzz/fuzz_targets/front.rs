@@ -8,10 +8,14 @@
 //!   relies on it to answer without reading the body whole;
 //! - the whole check gives the same answer on the body's prefix up to its first non-blank
 //!   byte as on the whole body (what the server reads of a refused request);
-//! - every refusal is a client error that renders.
+//! - every refusal is a client error that renders;
+//! - SigV4 verification (`--verify-signatures`) of those headers, the query and the body
+//!   answers an error that renders, never a panic, and never passes a signature that was not
+//!   made with the key (the fixed key's signature of arbitrary input is never guessed).
 
 use kinesd::protocol::host::HostPolicy;
 use kinesd::protocol::request::{check, check_head, RequestHead};
+use kinesd::protocol::sigv4::{verify, Credentials, SignedRequest};
 use kinesd::protocol::{parse_target, render_error, Encoding};
 
 pub fn run(data: &[u8]) {
@@ -68,5 +72,26 @@ pub fn run(data: &[u8]) {
     if let Err(e) = whole {
         assert!(e.status() == 400 || e.status() == 403, "{e:?}");
         assert!(!render_error(encoding, &e).is_empty());
+    }
+
+    let mut headers = vec![("host", host.unwrap_or_default())];
+    headers.extend(authorization.map(|a| ("authorization", a)));
+    headers.extend(dated.map(|d| ("x-amz-date", d)));
+    headers.extend(content_type.map(|c| ("x-amz-content-sha256", c)));
+    let credentials = Credentials::parse("AKID:SECRET").expect("a valid key");
+    let signed = SignedRequest {
+        method: "POST",
+        path: target.unwrap_or("/"),
+        query,
+        headers: &headers,
+        body,
+    };
+    // 2026-01-01: any date the input names is judged against a fixed clock.
+    match verify(&signed, &credentials, "us-east-1", 1_767_225_600_000) {
+        Ok(()) => panic!("an arbitrary signature verified"),
+        Err(e) => {
+            assert_eq!(e.status(), 400, "{e:?}");
+            assert!(!render_error(encoding, &e).is_empty());
+        }
     }
 }
