@@ -1,10 +1,11 @@
-use clap::{Parser, ValueEnum};
+use clap::{Parser, Subcommand, ValueEnum};
 use kinesd::{Config, Durability, Server, SystemClock};
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+mod healthcheck;
 mod memory;
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -15,10 +16,24 @@ enum DurabilityArg {
     Relaxed,
 }
 
+#[derive(Subcommand)]
+enum Command {
+    /// Ask a running kinesd for GET /health: exit 0 when it answers 200, 1 otherwise (for a
+    /// Docker HEALTHCHECK without curl).
+    Healthcheck {
+        #[arg(long, default_value = "127.0.0.1", env = "KINESD_HOST")]
+        host: String,
+        #[arg(long, default_value_t = 4567, env = "KINESD_PORT")]
+        port: u16,
+    },
+}
+
 /// A Kinesis Data Streams compatible server, durable on disk.
 #[derive(Parser)]
 #[command(version)]
 struct Args {
+    #[command(subcommand)]
+    command: Option<Command>,
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1", env = "KINESD_HOST")]
     host: String,
@@ -180,6 +195,9 @@ async fn main() {
         .with_writer(std::io::stderr)
         .init();
     let args = Args::parse();
+    if let Some(Command::Healthcheck { host, port }) = &args.command {
+        std::process::exit(healthcheck::run(host, *port));
+    }
     // Everything kinesd creates is its owner's alone (the data directory is 0700 and its
     // files 0600; see shard-store's `data_dir.rs`).
     rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));

@@ -75,6 +75,17 @@ pub(super) async fn handle(
         tracing::debug!(%refusal, "request refused");
         return error_response(encoding, &ApiError::AccessDenied(refusal));
     }
+    if req.method() == Method::GET {
+        // Kinesis requests are all POST, so these paths never collide with one.
+        match req.uri().path() {
+            // Alive, and past start-up (the store is open and the journal replayed before
+            // the listener exists), so ready too.
+            "/health" | "/ready" => {
+                return respond(200, "application/json", br#"{"status":"ok"}"#.to_vec())
+            }
+            _ => {}
+        }
+    }
     if req.method() != Method::POST {
         return respond(403, "application/xml", NOT_POST_BODY.as_bytes().to_vec());
     }
