@@ -44,6 +44,8 @@ pub struct Config {
     pub tls: crate::tls::TlsConfig,
     /// Connection limits and timeouts (see `server/connection.rs`).
     pub connections: ConnectionLimits,
+    /// Streams created at start if absent (`--streams`; see `streams/declared.rs`).
+    pub streams: Vec<crate::streams::declared::DeclaredStream>,
     /// Check every request's SigV4 signature against these keys (`--verify-signatures`);
     /// `None` accepts any well-formed signature, as emulators usually do.
     pub credentials: Option<crate::protocol::sigv4::Credentials>,
@@ -78,6 +80,7 @@ impl Default for Config {
             connections: ConnectionLimits::default(),
             hosts: Default::default(),
             credentials: None,
+            streams: Vec::new(),
         }
     }
 }

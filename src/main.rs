@@ -101,6 +101,10 @@ struct Args {
         value_delimiter = ','
     )]
     allowed_hosts: Vec<String>,
+    /// Streams to create at start if absent: `name[:shards|:on-demand][:<hours>h]`,
+    /// comma-separated, e.g. `orders:4,clicks:2:48h` (existing ones are left as they are).
+    #[arg(long, env = "KINESD_STREAMS", default_value = "")]
+    streams: String,
     /// Check every request's SigV4 signature against the keys of --credentials-file or
     /// KINESD_CREDENTIALS (`AKID:SECRET,…`); without it any well-formed signature is taken.
     #[arg(long)]
@@ -209,6 +213,13 @@ async fn main() {
             std::process::exit(2);
         }
     };
+    let streams = match kinesd::streams::declared::parse_list(&args.streams) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("kinesd: --streams / KINESD_STREAMS: {e}");
+            std::process::exit(2);
+        }
+    };
     let config = Config {
         data_dir: (!args.in_memory).then_some(args.data_dir.clone()),
         region: args.region,
@@ -253,6 +264,7 @@ async fn main() {
             answer_timeout_ms: args.answer_timeout_ms,
         },
         credentials,
+        streams,
         hosts: kinesd::HostPolicy {
             any: args.allow_any_host,
             names: args.allowed_hosts,

@@ -186,6 +186,22 @@ fn verify_for(
         }
         None => {}
     }
+    if !parts.signed_headers.split(';').any(|h| h == "host") {
+        return Err(ApiError::InvalidSignature(
+            "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.".into(),
+        ));
+    }
+    // A declared hash is what gets signed: it must be the body's, or a signed request could
+    // carry any body.
+    if let Some(declared) = header(request, "x-amz-content-sha256") {
+        let is_hash = declared.len() == 64 && declared.bytes().all(|b| b.is_ascii_hexdigit());
+        if is_hash && !declared.eq_ignore_ascii_case(&hex(&Sha256::digest(request.body))) {
+            return Err(ApiError::InvalidSignature(
+                "The provided 'x-amz-content-sha256' header does not match what was computed."
+                    .into(),
+            ));
+        }
+    }
     let canonical = canonical_request(request, &parts, presigned);
     let scope = format!("{date}/{scope_region}/{scope_service}/aws4_request");
     let string_to_sign = format!(

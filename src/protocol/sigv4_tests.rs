@@ -252,3 +252,32 @@ fn credentials_parse_from_the_variable_and_from_a_file() {
         "secrets stay out of logs"
     );
 }
+
+#[test]
+fn a_declared_body_hash_must_be_the_bodys_and_host_must_be_signed() {
+    let mut settings = SigningSettings::default();
+    settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
+    let declared = sign_with("SECRET", "us-east-1", T0, settings, false);
+    check(&declared, BODY, T0).unwrap();
+    let (kind, text) = message(check(&declared, b"{\"Limit\":1}", T0));
+    assert_eq!(kind, "InvalidSignatureException");
+    assert_eq!(
+        text,
+        "The provided 'x-amz-content-sha256' header does not match what was computed."
+    );
+
+    let mut unsigned_host = header_signed("SECRET", "us-east-1", T0);
+    for (name, value) in &mut unsigned_host.headers {
+        if name == "authorization" {
+            *value = value.replace(
+                "SignedHeaders=content-type;host;",
+                "SignedHeaders=content-type;",
+            );
+        }
+    }
+    let (_, text) = message(check(&unsigned_host, BODY, T0));
+    assert_eq!(
+        text,
+        "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization."
+    );
+}

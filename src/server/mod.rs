@@ -47,6 +47,11 @@ impl Server {
         let registry = Registry::open(storage, config, clock)
             .await
             .map_err(std::io::Error::other)?;
+        // Before the listener: declared streams are ACTIVE by the time anyone can ask.
+        let declared = registry.config().streams.clone();
+        crate::streams::declared::declare(&registry, &declared)
+            .await
+            .map_err(std::io::Error::other)?;
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let mut tasks = JoinSet::new();

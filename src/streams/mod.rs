@@ -7,6 +7,7 @@
 //! - `stream`: a stream at run time, its shards and hash routes;
 //! - `write` and `read`: the data plane;
 //! - `retention`: trimming expired records and purging deleted streams;
+//! - `declared`: streams declared at start (`--streams`);
 //! - `subscriptions`: SubscribeToShard's leases;
 //! - `consumers`, `reshard`, `settings`: enhanced fan-out, resharding, account settings
 //!   (the account's document in `account`);
@@ -14,6 +15,7 @@
 
 mod account;
 pub mod consumers;
+pub mod declared;
 pub mod hash;
 pub mod iterator;
 pub mod meta;
