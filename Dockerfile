@@ -5,6 +5,10 @@ RUN cargo build --release --bin kinesd
 
 FROM debian:bookworm-slim
 COPY --from=build /src/target/release/kinesd /usr/local/bin/kinesd
+# Not root: the data directory belongs to an unprivileged user.
+RUN useradd --system --uid 10001 --no-create-home kinesd \
+    && mkdir /data && chown kinesd /data
+USER kinesd
 VOLUME /data
 EXPOSE 4567
 # kinesd healthcheck: GET /health over plain HTTP, exit 0 or 1 (the image has no curl).

@@ -16,6 +16,13 @@ enum DurabilityArg {
     Relaxed,
 }
 
+#[derive(Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Ask a running kinesd for GET /health: exit 0 when it answers 200, 1 otherwise (for a
@@ -37,6 +44,9 @@ struct Args {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1", env = "KINESD_HOST")]
     host: String,
+    /// Log lines as text, or as one JSON object per line (logs go to stderr).
+    #[arg(long, value_enum, default_value = "text", env = "KINESD_LOG_FORMAT")]
+    log_format: LogFormat,
     /// Port to listen on (0 picks a free port).
     #[arg(long, default_value_t = 4567, env = "KINESD_PORT")]
     port: u16,
@@ -191,14 +201,17 @@ fn connection_room() -> Option<usize> {
 
 #[tokio::main]
 async fn main() {
-    tracing_subscriber::fmt()
+    let args = Args::parse();
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("KINESD_LOG")
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
-        .with_writer(std::io::stderr)
-        .init();
-    let args = Args::parse();
+        .with_writer(std::io::stderr);
+    match args.log_format {
+        LogFormat::Text => logs.init(),
+        LogFormat::Json => logs.json().init(),
+    }
     if let Some(Command::Healthcheck { host, port }) = &args.command {
         std::process::exit(healthcheck::run(host, *port));
     }
@@ -289,6 +302,16 @@ async fn main() {
     println!("kinesd listening on {}", server.endpoint());
     let _ = std::io::stdout().flush();
     let temporary_ca = announce_tls(&server);
+    let config = server.registry().config();
+    tracing::info!(
+        listen = %server.endpoint(),
+        data = %config
+            .data_dir
+            .as_ref()
+            .map_or("memory (removed on exit)".to_string(), |d| d.display().to_string()),
+        streams = ?config.streams.iter().map(|s| &s.name).collect::<Vec<_>>(),
+        "serving"
+    );
     // Ctrl-C or SIGTERM (docker stop, systemd): stop accepting and flush before exiting.
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .expect("SIGTERM handler");

@@ -47,3 +47,61 @@ fn the_healthcheck_command_exits_0_for_a_live_server_and_1_otherwise() {
     drop(server);
     assert!(!healthcheck(port), "a stopped server is not");
 }
+
+/// `--log-format json`: every line is a JSON object; at debug the access log has one line per
+/// request with its operation, status, exception and latency; start-up says what it serves.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_logs_with_an_access_line_per_request() {
+    let tmp = tempfile::tempdir().unwrap();
+    let log = tmp.path().join("log");
+    let server = Kinesd::spawn_full(
+        &[
+            "--in-memory",
+            "--no-tls",
+            "--log-format",
+            "json",
+            "--streams",
+            "orders:2",
+        ],
+        &[("KINESD_LOG", "info,kinesd::access=debug")],
+        Some(&log),
+    );
+    let client = common::client(&server.endpoint);
+    client.list_streams().send().await.unwrap();
+    let _ = client.describe_stream().stream_name("nope").send().await;
+    drop(server);
+    let text = std::fs::read_to_string(&log).unwrap();
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    let access: Vec<&serde_json::Value> = lines
+        .iter()
+        .filter(|l| l["target"] == "kinesd::access")
+        .map(|l| &l["fields"])
+        .collect();
+    assert!(
+        access
+            .iter()
+            .any(|f| f["operation"] == "ListStreams" && f["status"] == 200 && f["ms"].is_f64()),
+        "{text}"
+    );
+    assert!(
+        access.iter().any(|f| f["operation"] == "DescribeStream"
+            && f["status"] == 400
+            && f["error"] == "ResourceNotFoundException"),
+        "{text}"
+    );
+    let serving = lines
+        .iter()
+        .find(|l| l["fields"]["message"] == "serving")
+        .expect("a start-up line");
+    assert!(serving["fields"]["listen"]
+        .as_str()
+        .unwrap()
+        .starts_with("http://127.0.0.1:"));
+    assert!(serving["fields"]["streams"]
+        .as_str()
+        .unwrap()
+        .contains("orders"));
+}

@@ -7,7 +7,9 @@
 //! all AWS's order of errors looks at.
 
 use super::budget::{BodyError, Budget, HELD_ANSWER_BYTES};
-use super::response::{answer, closing, error_response, respond, too_large, Body, EventBody, ID_2};
+use super::response::{
+    answer, closing, error_response, respond, too_large, Body, ErrorType, EventBody, ID_2,
+};
 use crate::api;
 use crate::config::ConnectionLimits;
 use crate::error::ApiError;
@@ -53,9 +55,38 @@ impl Front {
     }
 }
 
-/// Reads one request, runs AWS's checks and the operation, and renders the answer. `kill`
-/// closes the request's connection (an answer left unread too long).
+/// Answers one request; with `KINESD_LOG=debug` also writes its access-log line (target
+/// `kinesd::access`: operation, status, exception, milliseconds). `kill` closes the request's
+/// connection (an answer left unread too long).
 pub(super) async fn handle(
+    front: Arc<Front>,
+    kill: Arc<Notify>,
+    req: Request<Incoming>,
+) -> Response<Body> {
+    if !tracing::enabled!(target: "kinesd::access", tracing::Level::DEBUG) {
+        return answer_request(front, kill, req).await;
+    }
+    let started = std::time::Instant::now();
+    let operation = req
+        .headers()
+        .get(&X_AMZ_TARGET)
+        .and_then(|v| v.to_str().ok())
+        .map(|t| t.rsplit('.').next().unwrap_or(t).to_string())
+        .unwrap_or_else(|| format!("{} {}", req.method(), req.uri().path()));
+    let resp = answer_request(front, kill, req).await;
+    let error = resp.extensions().get::<ErrorType>().map(|e| e.0);
+    tracing::debug!(
+        target: "kinesd::access",
+        operation,
+        status = resp.status().as_u16(),
+        error,
+        ms = started.elapsed().as_secs_f64() * 1000.0,
+    );
+    resp
+}
+
+/// Reads one request, runs AWS's checks and the operation, and renders the answer.
+async fn answer_request(
     front: Arc<Front>,
     kill: Arc<Notify>,
     req: Request<Incoming>,

@@ -65,12 +65,18 @@ pub(super) fn answer(status: u16, content_type: &'static str, body: Body) -> Res
     resp
 }
 
+/// The exception an answer carries, kept beside it (never sent) for the access log.
+#[derive(Clone, Copy)]
+pub(super) struct ErrorType(pub(super) &'static str);
+
 pub(super) fn error_response(encoding: Encoding, error: &ApiError) -> Response<Body> {
-    respond(
+    let mut resp = respond(
         error.status(),
         encoding.content_type(),
         protocol::render_error(encoding, error),
-    )
+    );
+    resp.extensions_mut().insert(ErrorType(error.type_name()));
+    resp
 }
 
 /// A response body fed by a subscription task; it ends when the task drops its sender.

@@ -59,12 +59,17 @@ impl Kinesd {
         Self::spawn_full(args, env, None)
     }
 
-    fn spawn_full<S: AsRef<OsStr>>(args: &[S], env: &[(&str, &str)], log: Option<&Path>) -> Kinesd {
+    /// [`Kinesd::spawn`] with extra environment variables and stderr to `log`.
+    pub fn spawn_full<S: AsRef<OsStr>>(
+        args: &[S],
+        env: &[(&str, &str)],
+        log: Option<&Path>,
+    ) -> Kinesd {
         let mut child = Command::new(env!("CARGO_BIN_EXE_kinesd"))
             .args(["--port", "0"])
             .args(args)
-            .envs(env.iter().copied())
             .env("KINESD_LOG", "warn")
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
