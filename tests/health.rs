@@ -105,3 +105,53 @@ async fn json_logs_with_an_access_line_per_request() {
         .unwrap()
         .contains("orders"));
 }
+
+/// A port in use or a data directory that cannot be made stops the start with one line and a
+/// non-zero exit, before anything is written.
+#[test]
+fn bad_places_stop_the_start_before_anything_is_written() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let mut command = Command::new(env!("CARGO_BIN_EXE_kinesd"));
+    command.args([
+        "--port",
+        &port,
+        "--no-tls",
+        "--data-dir",
+        data.to_str().unwrap(),
+    ]);
+    let (ok, _, stderr) = run_bounded(command, Duration::from_secs(20));
+    assert!(!ok);
+    assert!(
+        stderr.contains(&format!(
+            "kinesd: cannot start: cannot listen on 127.0.0.1:{port}: "
+        )),
+        "{stderr}"
+    );
+    assert!(
+        !data.exists(),
+        "the data directory was created before the port failed"
+    );
+
+    let file = tmp.path().join("a-file");
+    std::fs::write(&file, b"").unwrap();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_kinesd"));
+    command.args(["--port", "0", "--no-tls", "--data-dir"]);
+    command.arg(file.join("data"));
+    let (ok, _, stderr) = run_bounded(command, Duration::from_secs(20));
+    assert!(!ok);
+    assert!(
+        stderr.contains("kinesd: cannot start:") && stderr.contains("Not a directory"),
+        "{stderr}"
+    );
+    assert_eq!(
+        stderr
+            .trim()
+            .lines()
+            .filter(|l| l.starts_with("kinesd:"))
+            .count(),
+        1
+    );
+}

@@ -30,12 +30,17 @@ pub struct Server {
 }
 
 impl Server {
-    /// Opens the store, binds `addr` (port 0 picks a free one) and starts serving.
+    /// Binds `addr` (port 0 picks a free one), opens the store and starts serving.
     pub async fn start(
         config: Config,
         clock: SharedClock,
         addr: SocketAddr,
     ) -> std::io::Result<Server> {
+        // The port first: a port in use stops the start before anything is written. Nothing
+        // is accepted until the loop below starts, so early clients wait in the backlog.
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|e| std::io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}")))?;
         let mut config = config;
         // A name the certificate was made for is one clients are meant to use.
         let tls_names = config.tls.extra_names.clone();
@@ -52,7 +57,6 @@ impl Server {
         crate::streams::declared::declare(&registry, &declared)
             .await
             .map_err(std::io::Error::other)?;
-        let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let mut tasks = JoinSet::new();
         let acceptor = tls.as_ref().map(|t| t.acceptor.clone());
