@@ -2,8 +2,9 @@
 //! method, body size, body shape, operation, authentication — in AWS's order. The server
 //! (`server/connection.rs`) only reads the parts off the wire and renders what these decide.
 //!
-//! Signatures are not verified: any well-formed SigV4 `Authorization` header or presigned
-//! query is accepted, and a request with neither gets MissingAuthenticationTokenException.
+//! Here a signature is only required to be present and well formed (a request with neither
+//! header nor presigned query gets MissingAuthenticationTokenException); `--verify-signatures`
+//! checks it afterwards (`sigv4.rs`).
 
 use super::{Encoding, Operation};
 use crate::error::ApiError;
@@ -42,31 +43,39 @@ pub fn too_large() -> ApiError {
 /// Checks a POST whose body has been read: body present, JSON body an object, operation known,
 /// authentication — in that order. Returns the operation to run.
 pub fn check(head: RequestHead<'_>, body: &[u8]) -> Result<Operation, ApiError> {
-    if body.iter().all(u8::is_ascii_whitespace) {
+    if is_blank(body) {
         head.operation?;
         return Err(ApiError::Serialization(None));
     }
-    if head.encoding == Encoding::Json
-        && body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{')
-    {
-        return Err(ApiError::Serialization(None));
-    }
-    let op = head.operation?;
-    check_auth(head.authorization, head.query, head.dated)?;
-    Ok(op)
+    check_body(head.encoding, body)?;
+    check_head(&head)
 }
 
 /// The checks that need only the headers: the operation and the signature's presence. When
 /// they fail, [`check`] fails too whatever the body, so the body need not be read whole (only
-/// its first non-blank byte decides which error AWS names first).
-pub fn check_head(head: &RequestHead<'_>) -> Result<(), ApiError> {
-    if let Err(e) = &head.operation {
-        return Err(e.clone());
-    }
-    check_auth(head.authorization, head.query, head.dated)
+/// its first non-blank byte decides which error AWS names first). Returns the operation.
+pub fn check_head(head: &RequestHead<'_>) -> Result<Operation, ApiError> {
+    let op = head.operation.clone()?;
+    check_auth(head.authorization, head.query, head.dated)?;
+    Ok(op)
 }
 
-/// Any well-formed SigV4 header (or presigned query) is accepted; signatures are not verified.
+/// The body's own rules, for a request whose headers passed [`check_head`]: present, and a
+/// JSON body an object. With [`check_head`] first, the same verdict as [`check`].
+pub fn check_body(encoding: Encoding, body: &[u8]) -> Result<(), ApiError> {
+    let first = body.iter().find(|b| !b.is_ascii_whitespace());
+    match first {
+        None => Err(ApiError::Serialization(None)),
+        Some(b) if encoding == Encoding::Json && *b != b'{' => Err(ApiError::Serialization(None)),
+        Some(_) => Ok(()),
+    }
+}
+
+fn is_blank(body: &[u8]) -> bool {
+    body.iter().all(u8::is_ascii_whitespace)
+}
+
+/// Any well-formed SigV4 header (or presigned query) passes here; `sigv4.rs` verifies it when asked.
 pub fn check_auth(
     authorization: Option<&str>,
     query: Option<&str>,

@@ -135,14 +135,15 @@ async fn answer_request(
         dated: header(&X_AMZ_DATE).is_some() || header(&DATE).is_some(),
     };
     let deadline = Instant::now() + front.body_timeout;
-    if request::check_head(&head).is_err() {
-        let prefix = read_prefix(body, deadline).await;
-        return match request::check(head, &prefix) {
-            Err(e) => error_response(encoding, &e),
-            // Unreachable by `check_head`'s contract; answered as the headers deserve.
-            Ok(_) => error_response(encoding, &ApiError::MissingAuthenticationToken),
-        };
-    }
+    let op = match request::check_head(&head) {
+        Ok(op) => op,
+        Err(from_headers) => {
+            let prefix = read_prefix(body, deadline).await;
+            // AWS's order of errors also looks at the body's first non-blank byte.
+            let e = request::check(head, &prefix).err().unwrap_or(from_headers);
+            return error_response(encoding, &e);
+        }
+    };
     let declared = header(&CONTENT_LENGTH).and_then(|v| v.parse::<u64>().ok());
     let (body, _reserved) = match front
         .budget
@@ -158,10 +159,9 @@ async fn answer_request(
         }
         Err(BodyError::Broken) => return error_response(encoding, &ApiError::Serialization(None)),
     };
-    let op = match request::check(head, &body) {
-        Ok(op) => op,
-        Err(e) => return error_response(encoding, &e),
-    };
+    if let Err(e) = request::check_body(encoding, &body) {
+        return error_response(encoding, &e);
+    }
     if let Some(credentials) = &front.registry.config().credentials {
         if let Err(e) = verify_signature(&front.registry, credentials, &parts, &body) {
             return error_response(encoding, &e);
