@@ -14,6 +14,9 @@ pub enum Durability {
 pub struct Config {
     /// `None` keeps everything in a temporary store that vanishes on exit (tests).
     pub data_dir: Option<PathBuf>,
+    /// Cluster mode: records and the catalogue in NATS JetStream instead of the embedded
+    /// store (`--store nats://…`); `data_dir` then holds only the TLS material.
+    pub nats: Option<shard_store::jetstream::JetStreamOptions>,
     pub region: String,
     pub account_id: String,
     /// Open shards allowed across all streams (DescribeLimits.ShardLimit).
@@ -61,6 +64,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             data_dir: None,
+            nats: None,
             region: "us-east-1".into(),
             account_id: "000000000000".into(),
             shard_limit: 500,

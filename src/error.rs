@@ -114,6 +114,14 @@ impl From<shard_store::StoreError> for ApiError {
             shard_store::StoreError::DiskFull(_) => ApiError::ServiceUnavailable(
                 "The server's disk is full; writes resume once space is freed.".into(),
             ),
+            // NATS without a quorum, or unreachable: the SDKs retry a 503.
+            shard_store::StoreError::Unavailable(cause) => {
+                tracing::warn!(%cause, "storage unavailable");
+                ApiError::ServiceUnavailable("The storage cluster is unavailable; retry.".into())
+            }
+            shard_store::StoreError::TooLarge(cause) => ApiError::Validation(format!(
+                "1 validation error detected: the records are too large for the storage cluster ({cause})"
+            )),
             e => ApiError::internal(e),
         }
     }

@@ -1,5 +1,6 @@
 use clap::{Parser, Subcommand, ValueEnum};
 use kinesd::{Config, Durability, Server, SystemClock};
+use shard_store::jetstream::JetStreamOptions;
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -56,6 +57,18 @@ struct Args {
     /// Keep everything in a temporary store that is removed on exit.
     #[arg(long)]
     in_memory: bool,
+    /// Where records live: `embedded` (sled in --data-dir, the default) or, for cluster mode,
+    /// the NATS JetStream cluster at `nats://host:port[,nats://host:port…]`.
+    #[arg(long, default_value = "embedded", env = "KINESD_STORE")]
+    store: String,
+    /// Copies of each shard in JetStream (default: 3 when the cluster has three or more
+    /// servers, else 1).
+    #[arg(long, env = "KINESD_NATS_REPLICAS", value_parser = clap::value_parser!(u64).range(1..=5))]
+    nats_replicas: Option<u64>,
+    /// Prefix of kinesd's JetStream streams and bucket, so that several kinesd clusters can
+    /// share one NATS cluster.
+    #[arg(long, default_value = "kinesd", env = "KINESD_NATS_NAMESPACE")]
+    nats_namespace: String,
     #[arg(long, default_value = "us-east-1", env = "KINESD_REGION")]
     region: String,
     #[arg(long, default_value = "000000000000", env = "KINESD_ACCOUNT_ID")]
@@ -199,6 +212,29 @@ fn connection_room() -> Option<usize> {
     }
 }
 
+/// `--store`: the embedded engine, or the JetStream cluster at a list of `nats://` URLs.
+fn store_choice(args: &Args) -> Result<Option<JetStreamOptions>, String> {
+    let store = args.store.trim();
+    if store.is_empty() || store == "embedded" {
+        return Ok(None);
+    }
+    let urls: Vec<String> = store.split(',').map(|u| u.trim().to_string()).collect();
+    for url in &urls {
+        let known = ["nats://", "tls://"].iter().any(|s| url.starts_with(s));
+        if !known || url.len() <= "nats://".len() {
+            return Err(format!(
+                "{url:?}: expected `embedded` or nats://host:port (comma-separated for several servers)"
+            ));
+        }
+    }
+    Ok(Some(JetStreamOptions {
+        urls,
+        replicas: args.nats_replicas.map(|r| r as usize),
+        namespace: args.nats_namespace.clone(),
+        ..JetStreamOptions::default()
+    }))
+}
+
 #[tokio::main]
 async fn main() {
     let args = Args::parse();
@@ -233,8 +269,16 @@ async fn main() {
             std::process::exit(2);
         }
     };
+    let nats = match store_choice(&args) {
+        Ok(n) => n,
+        Err(e) => {
+            eprintln!("kinesd: --store / KINESD_STORE: {e}");
+            std::process::exit(2);
+        }
+    };
     let config = Config {
         data_dir: (!args.in_memory).then_some(args.data_dir.clone()),
+        nats,
         region: args.region,
         account_id: args.account_id,
         shard_limit: args.shard_limit,

@@ -40,6 +40,22 @@ impl Store {
             .map_err(engine_err)
     }
 
+    /// One stream's metadata document, if stored.
+    pub fn stream_meta(&self, stream: u64) -> Result<Option<Vec<u8>>> {
+        let value = self
+            .inner
+            .catalog
+            .get(stream_prefix(TAG_STREAM_META, stream))
+            .map_err(engine_err)?;
+        value
+            .map(|v| {
+                versioned_body(&v, "stream meta")
+                    .map(<[u8]>::to_vec)
+                    .map_err(|e| with_context(e, format_args!("stream {stream}")))
+            })
+            .transpose()
+    }
+
     /// All stream metadata documents, sorted by stream id.
     pub fn load_stream_metas(&self) -> Result<Vec<(u64, Vec<u8>)>> {
         let mut out = Vec::new();

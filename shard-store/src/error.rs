@@ -19,5 +19,7 @@ pub(crate) fn with_context(e: StoreError, at: std::fmt::Arguments<'_>) -> StoreE
         StoreError::Io(msg) => StoreError::Io(format!("{at}: {msg}")),
         StoreError::Conflict(msg) => StoreError::Conflict(format!("{at}: {msg}")),
         StoreError::DiskFull(msg) => StoreError::DiskFull(msg),
+        StoreError::Unavailable(msg) => StoreError::Unavailable(format!("{at}: {msg}")),
+        StoreError::TooLarge(msg) => StoreError::TooLarge(msg),
     }
 }

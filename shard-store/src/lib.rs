@@ -77,6 +77,8 @@ mod encoding;
 mod engine_files;
 mod error;
 mod group_commit;
+#[cfg(feature = "jetstream")]
+pub mod jetstream;
 mod journal;
 mod keys;
 mod legacy;
@@ -92,8 +94,8 @@ mod trim;
 mod witness;
 
 pub use log::{
-    Catalog, Chunk, Position, RecordIn, Run, RunOutcome, ShardLog, ShardStats, StoreFuture,
-    StreamDoc,
+    Catalog, CatalogChange, Chunk, NameClaim, Position, RecordIn, Run, RunOutcome, ShardLog,
+    ShardStats, StoreFuture, StreamDoc,
 };
 pub use sled_store::{Durability, SledOptions, SledStore, RELAXED_RESTART_GAP};
 pub use store::Store;
@@ -116,6 +118,13 @@ pub enum StoreError {
     /// A compare-and-set named another revision than the stored one.
     #[error("conflicting update: {0}")]
     Conflict(String),
+    /// The replicated engine could not be reached in time (no quorum, no server): nothing
+    /// was acknowledged, and a retry may succeed.
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
+    /// Records too large for the engine (the NATS servers' `max_payload`).
+    #[error("too large: {0}")]
+    TooLarge(String),
     /// The disk has less free space than the store keeps in reserve: the write was refused
     /// before anything was written (see `disk.rs`). Retrying after space is freed succeeds.
     #[error("disk full: {0}")]

@@ -118,6 +118,10 @@ pub trait ShardLog: Send + Sync {
     /// with relaxed durability.)
     fn close(&self, shard: ShardKey) -> StoreFuture<'_, Position>;
 
+    /// Undoes a [`ShardLog::close`] whose reshard was not stored (another node's change won
+    /// the compare-and-set): the shard takes appends again.
+    fn reopen(&self, shard: ShardKey) -> StoreFuture<'_, ()>;
+
     /// Removes, from the low end, records with arrival time < `cutoff_ms`, about `max` at a time
     /// (call again while `done` is false).
     fn trim(&self, shard: ShardKey, cutoff_ms: i64, max: usize) -> StoreFuture<'_, TrimReport>;
@@ -148,6 +152,27 @@ pub fn revision_conflict(stream: u64, expected: Option<u64>) -> StoreError {
     ))
 }
 
+/// Which stream holds a name (see [`Catalog::claim_name`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NameClaim {
+    pub stream: u64,
+    /// When the claim was made (the claimer's clock).
+    pub claimed_ms: i64,
+    /// What a compare-and-set replacing the claim must name.
+    pub revision: u64,
+}
+
+/// A change to the catalogue, as [`Catalog::follow`] reports it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CatalogChange {
+    /// A stream document was written (by any node).
+    Stream(StreamDoc),
+    /// A stream document was removed.
+    Removed(u64),
+    /// A setting was written.
+    Setting(String),
+}
+
 /// Stream documents, settings and ids. See the module doc for the contract.
 pub trait Catalog: Send + Sync {
     /// A fresh stream id: > 0, never returned before, never returned again.
@@ -161,8 +186,25 @@ pub trait Catalog: Send + Sync {
     /// with [`StoreError::Conflict`] and writes nothing.
     fn put_stream(&self, stream: u64, expected: Option<u64>, doc: Vec<u8>) -> StoreFuture<'_, u64>;
 
+    /// A stream's document as the catalogue holds it now (`None` if absent).
+    fn stream(&self, stream: u64) -> StoreFuture<'_, Option<StreamDoc>>;
+
     /// Removes a stream's document (a no-op if absent) once its records are gone.
     fn remove_stream(&self, stream: u64) -> StoreFuture<'_, ()>;
+
+    /// Which stream holds `name`, if any has claimed it.
+    fn name_claim(&self, name: &str) -> StoreFuture<'_, Option<NameClaim>>;
+
+    /// Makes `stream` the holder of `name` if the claim is at revision `expected` (`None`:
+    /// unclaimed); otherwise fails with [`StoreError::Conflict`]. Of two nodes creating one
+    /// name at once, exactly one succeeds. Returns the claim's revision.
+    fn claim_name(
+        &self,
+        name: &str,
+        stream: u64,
+        claimed_ms: i64,
+        expected: Option<u64>,
+    ) -> StoreFuture<'_, u64>;
 
     /// A small named setting.
     fn setting(&self, name: &str) -> StoreFuture<'_, Option<Vec<u8>>>;
@@ -173,4 +215,10 @@ pub trait Catalog: Send + Sync {
     /// The key that signs shard iterators: created once, at random, then the same for every
     /// caller and every restart.
     fn iterator_key(&self) -> StoreFuture<'_, [u8; 32]>;
+
+    /// Changes other processes make to the catalogue, as they happen (stream documents
+    /// written before the call included); `None` for an engine only this process writes.
+    fn follow(
+        &self,
+    ) -> StoreFuture<'_, Option<tokio::sync::mpsc::UnboundedReceiver<CatalogChange>>>;
 }

@@ -12,8 +12,8 @@
 
 use crate::group_commit::GroupCommit;
 use crate::log::{
-    revision_conflict, Catalog, Chunk, Position, RecordIn, Run, RunOutcome, ShardLog, ShardStats,
-    StoreFuture, StreamDoc,
+    revision_conflict, Catalog, CatalogChange, Chunk, NameClaim, Position, RecordIn, Run,
+    RunOutcome, ShardLog, ShardStats, StoreFuture, StreamDoc,
 };
 use crate::shard_state::ShardState;
 use crate::{NewRecord, Result, ShardKey, Store, StoreError, StoredRecord, TrimReport};
@@ -65,6 +65,9 @@ pub struct SledStore {
     revisions: Mutex<HashMap<u64, u64>>,
     /// Serializes the creation of the iterator key.
     iterator_key: tokio::sync::Mutex<()>,
+    /// Name claims. Kept in memory only: one process owns a sled store, and its registry
+    /// knows every live stream's name after a restart; claims arbitrate between nodes.
+    names: Mutex<HashMap<String, NameClaim>>,
 }
 
 impl std::fmt::Debug for SledStore {
@@ -94,12 +97,18 @@ impl SledStore {
             shards: RwLock::new(HashMap::new()),
             revisions: Mutex::new(HashMap::new()),
             iterator_key: tokio::sync::Mutex::new(()),
+            names: Mutex::default(),
         }))
     }
 
     /// Records the journal gave back on open (acknowledged before a crash, not yet in sled).
     pub fn replayed_from_journal(&self) -> u64 {
         self.store.replayed_from_journal()
+    }
+
+    fn names(&self) -> MutexGuard<'_, HashMap<String, NameClaim>> {
+        // Entries are inserted whole: poison cannot leave the map half changed.
+        self.names.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     fn revisions(&self) -> MutexGuard<'_, HashMap<u64, u64>> {
@@ -279,6 +288,14 @@ impl ShardLog for SledStore {
         ready(close())
     }
 
+    fn reopen(&self, shard: ShardKey) -> StoreFuture<'_, ()> {
+        let reopen = || -> Result<()> {
+            self.shard(shard)?.writer().closed = false;
+            Ok(())
+        };
+        ready(reopen())
+    }
+
     fn trim(&self, shard: ShardKey, cutoff_ms: i64, max: usize) -> StoreFuture<'_, TrimReport> {
         self.blocking(move |store| store.trim_before_time(shard, cutoff_ms, max))
     }
@@ -354,6 +371,51 @@ impl Catalog for SledStore {
         })
     }
 
+    fn stream(&self, stream: u64) -> StoreFuture<'_, Option<StreamDoc>> {
+        let load = || -> Result<Option<StreamDoc>> {
+            let mut revisions = self.revisions();
+            Ok(self.store.stream_meta(stream)?.map(|doc| StreamDoc {
+                stream,
+                revision: *revisions.entry(stream).or_insert(1),
+                doc,
+            }))
+        };
+        ready(load())
+    }
+
+    fn name_claim(&self, name: &str) -> StoreFuture<'_, Option<NameClaim>> {
+        let claim = self.names().get(name).copied();
+        ready(Ok(claim))
+    }
+
+    fn claim_name(
+        &self,
+        name: &str,
+        stream: u64,
+        claimed_ms: i64,
+        expected: Option<u64>,
+    ) -> StoreFuture<'_, u64> {
+        let mut names = self.names();
+        let current = names.get(name).map(|c| c.revision);
+        let outcome = if current == expected {
+            let revision = current.unwrap_or(0) + 1;
+            names.insert(
+                name.to_string(),
+                NameClaim {
+                    stream,
+                    claimed_ms,
+                    revision,
+                },
+            );
+            Ok(revision)
+        } else {
+            Err(StoreError::Conflict(format!(
+                "name {name} is held by another stream"
+            )))
+        };
+        ready(outcome)
+    }
+
     fn remove_stream(&self, stream: u64) -> StoreFuture<'_, ()> {
         let removed = self.store.remove_stream_meta(stream);
         if removed.is_ok() {
@@ -387,5 +449,12 @@ impl Catalog for SledStore {
             self.commit.durable().await?;
             Ok(key)
         })
+    }
+
+    fn follow(
+        &self,
+    ) -> StoreFuture<'_, Option<tokio::sync::mpsc::UnboundedReceiver<CatalogChange>>> {
+        // This process is the store's only writer.
+        ready(Ok(None))
     }
 }

@@ -10,7 +10,7 @@ pub async fn add_tags_to_stream(ctx: &Ctx, input: AddTagsToStreamInput) -> Resul
     let name = stream.name.clone();
     ctx.update_meta(&stream, |m| {
         let mut merged = m.tags.clone();
-        merged.extend(tags);
+        merged.extend(tags.clone());
         check_tag_count(ctx, "stream", &name, merged.len())?;
         m.tags = merged;
         Ok(())

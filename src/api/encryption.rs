@@ -24,7 +24,7 @@ async fn change_encryption(
     let account = ctx.config().account_id.clone();
     ctx.update_meta(&stream, |m| {
         m.require_active(now, &account)?;
-        m.encryption_key = start.then_some(key);
+        m.encryption_key = start.then(|| key.clone());
         m.updating_until_ms = Some(until);
         Ok(())
     })

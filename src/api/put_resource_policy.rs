@@ -24,7 +24,7 @@ pub async fn put_resource_policy(
     match resource {
         Resource::Stream(stream) => {
             ctx.update_meta(&stream, |m| {
-                m.policy = Some(policy);
+                m.policy = Some(policy.clone());
                 Ok(())
             })
             .await?
@@ -35,7 +35,7 @@ pub async fn put_resource_policy(
                 return Err(ctx.consumer_not_active(&stream.name, &consumer));
             }
             ctx.update_consumer(&stream, &consumer, |c| {
-                c.policy = Some(policy);
+                c.policy = Some(policy.clone());
                 Ok(())
             })
             .await?

@@ -47,7 +47,9 @@ impl Server {
         config.hosts.names.extend(tls_names);
         // The store first: opening it checks the data directory (no links inside, owner-only)
         // before the TLS material is read or written there.
-        let storage = crate::storage::open(&config).map_err(std::io::Error::other)?;
+        let storage = crate::storage::open(&config)
+            .await
+            .map_err(std::io::Error::other)?;
         let tls = crate::tls::setup(&config.tls, config.data_dir.as_deref())?;
         let registry = Registry::open(storage, config, clock)
             .await

@@ -170,7 +170,7 @@ impl Registry {
                 created_ms: now,
                 active_at_ms: now + delay,
                 delete_at_ms: None,
-                tags,
+                tags: tags.clone(),
                 policy: None,
             };
             m.consumers.push(consumer.clone());
@@ -217,7 +217,7 @@ impl Registry {
         &self,
         stream: &Arc<Stream>,
         consumer: &ConsumerMeta,
-        change: impl FnOnce(&mut ConsumerMeta) -> Result<R, ApiError>,
+        mut change: impl FnMut(&mut ConsumerMeta) -> Result<R, ApiError>,
     ) -> Result<R, ApiError> {
         let now = self.now();
         let stream_name = stream.name.clone();

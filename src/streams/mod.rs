@@ -8,6 +8,7 @@
 //! - `write` and `read`: the data plane;
 //! - `retention`: trimming expired records and purging deleted streams;
 //! - `declared`: streams declared at start (`--streams`);
+//! - `follow`: applying what other nodes change in a shared catalogue (cluster mode);
 //! - `subscriptions`: SubscribeToShard's leases;
 //! - `consumers`, `reshard`, `settings`: enhanced fan-out, resharding, account settings
 //!   (the account's document in `account`);
@@ -16,6 +17,7 @@
 mod account;
 pub mod consumers;
 pub mod declared;
+mod follow;
 pub mod hash;
 pub mod iterator;
 pub mod meta;

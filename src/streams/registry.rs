@@ -19,7 +19,7 @@ use crate::clock::SharedClock;
 use crate::config::Config;
 use crate::error::ApiError;
 use crate::protocol::arn;
-use shard_store::{Catalog, ShardKey, ShardLog, ShardStats, StoreError};
+use shard_store::{Catalog, ShardKey, ShardLog, ShardStats, StoreError, StreamDoc};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, RwLock};
 
@@ -48,6 +48,28 @@ pub struct Registry {
     pub(super) subscriptions: Subscriptions,
 }
 
+/// Compare-and-set conflicts one metadata change retries before it gives up (each means
+/// another node's change went through).
+pub(super) const MAX_CONFLICTS: u32 = 20;
+
+/// A claim on a name whose stream document is not there yet is honoured this long: the
+/// claimer may be about to write it; after that the claimer is taken for dead.
+const CLAIM_GRACE_MS: i64 = 30_000;
+
+/// A stored stream document, decoded.
+pub(super) fn parse_meta(doc: &StreamDoc) -> Result<StreamMeta, StoreError> {
+    let id = doc.stream;
+    let meta: StreamMeta = serde_json::from_slice(&doc.doc)
+        .map_err(|e| StoreError::Corrupt(format!("stream {id}: {e}")))?;
+    if meta.version != META_VERSION {
+        return Err(StoreError::Corrupt(format!(
+            "stream {id}: unknown metadata version {}",
+            meta.version
+        )));
+    }
+    Ok(meta)
+}
+
 impl Registry {
     /// Loads every stream from the catalogue; streams deleted before a restart resume their
     /// purge.
@@ -73,14 +95,7 @@ impl Registry {
         };
         for doc in registry.catalog.load_streams().await? {
             let id = doc.stream;
-            let meta: StreamMeta = serde_json::from_slice(&doc.doc)
-                .map_err(|e| StoreError::Corrupt(format!("stream {id}: {e}")))?;
-            if meta.version != META_VERSION {
-                return Err(StoreError::Corrupt(format!(
-                    "stream {id}: unknown metadata version {}",
-                    meta.version
-                )));
-            }
+            let meta = parse_meta(&doc)?;
             if meta.delete_at_ms.is_some_and(|t| t <= registry.now()) {
                 // Deleted before the restart: finish removing its records.
                 registry.purging().push(id);
@@ -89,10 +104,14 @@ impl Registry {
             let stream = registry.build_stream(meta, doc.revision);
             registry.streams_mut().insert(stream.name.clone(), stream);
         }
-        Ok(Arc::new(registry))
+        let registry = Arc::new(registry);
+        if let Some(changes) = registry.catalog.follow().await? {
+            tokio::spawn(super::follow::follow(Arc::downgrade(&registry), changes));
+        }
+        Ok(registry)
     }
 
-    fn build_stream(&self, meta: StreamMeta, revision: u64) -> Arc<Stream> {
+    pub(super) fn build_stream(&self, meta: StreamMeta, revision: u64) -> Arc<Stream> {
         let arn = arn::stream_arn(&self.config.region, &self.config.account_id, &meta.name);
         Arc::new(Stream::new(meta, revision, arn))
     }
@@ -207,23 +226,48 @@ impl Registry {
         &self,
         meta: &StreamMeta,
         expected: Option<u64>,
-    ) -> Result<u64, ApiError> {
-        let doc = serde_json::to_vec(meta).map_err(ApiError::internal)?;
-        Ok(self.catalog.put_stream(meta.id, expected, doc).await?)
+    ) -> Result<u64, StoreError> {
+        let doc = serde_json::to_vec(meta).map_err(|e| StoreError::Io(e.to_string()))?;
+        self.catalog.put_stream(meta.id, expected, doc).await
     }
 
-    /// Applies a metadata change, makes it durable, and only then shows it.
+    /// Applies a metadata change, makes it durable, and only then shows it. When another node
+    /// changed the document first (the compare-and-set fails), the change is applied again to
+    /// the catalogue's current document: `change` must decide from the document it is given.
     pub async fn update_meta<R>(
         &self,
         stream: &Stream,
-        change: impl FnOnce(&mut StreamMeta) -> Result<R, ApiError>,
+        mut change: impl FnMut(&mut StreamMeta) -> Result<R, ApiError>,
     ) -> Result<R, ApiError> {
-        let _guard = self.control.lock().await;
-        let mut copy = stream.meta();
-        let out = change(&mut copy)?;
-        let revision = self.persist_meta(&copy, Some(stream.revision())).await?;
-        stream.replace(copy, revision);
-        Ok(out)
+        let mut attempts = 0;
+        loop {
+            let _guard = self.control.lock().await;
+            let mut copy = stream.meta();
+            let out = change(&mut copy)?;
+            match self.persist_meta(&copy, Some(stream.revision())).await {
+                Ok(revision) => {
+                    stream.replace(copy, revision);
+                    return Ok(out);
+                }
+                Err(StoreError::Conflict(_)) if attempts < MAX_CONFLICTS => {
+                    attempts += 1;
+                    self.refresh(stream).await?;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    /// Reloads a stream's document from the catalogue after another node changed it.
+    pub(super) async fn refresh(&self, stream: &Stream) -> Result<(), ApiError> {
+        match self.catalog.stream(stream.id).await? {
+            Some(doc) => {
+                let meta = parse_meta(&doc)?;
+                stream.replace(meta, doc.revision);
+                Ok(())
+            }
+            None => Err(self.not_found(&stream.name)),
+        }
     }
 
     pub async fn create_stream(
@@ -268,7 +312,19 @@ impl Registry {
                 self.config.account_id
             )));
         }
+        let claim = self.free_name(name, now).await?;
         let id = self.catalog.allocate_stream_id().await?;
+        let in_use = || {
+            ApiError::ResourceInUse(format!(
+                "Stream {name} under account {} already exists.",
+                self.config.account_id
+            ))
+        };
+        match self.catalog.claim_name(name, id, now, claim).await {
+            Ok(_) => {}
+            Err(StoreError::Conflict(_)) => return Err(in_use()),
+            Err(e) => return Err(e.into()),
+        }
         let shards = hash::even_ranges(shard_count)
             .into_iter()
             .enumerate()
@@ -310,6 +366,28 @@ impl Registry {
             self.purging().push(old.id);
         }
         Ok(stream)
+    }
+
+    /// Checks with the catalogue that no live stream holds `name` (another node may have
+    /// created it) and returns the revision a claim on it must replace.
+    async fn free_name(&self, name: &str, now: i64) -> Result<Option<u64>, ApiError> {
+        let Some(claim) = self.catalog.name_claim(name).await? else {
+            return Ok(None);
+        };
+        let held = match self.catalog.stream(claim.stream).await? {
+            Some(doc) => {
+                let meta = parse_meta(&doc)?;
+                meta.delete_at_ms.is_none_or(|t| now < t)
+            }
+            None => now - claim.claimed_ms < CLAIM_GRACE_MS && now >= claim.claimed_ms,
+        };
+        if held {
+            return Err(ApiError::ResourceInUse(format!(
+                "Stream {name} under account {} already exists.",
+                self.config.account_id
+            )));
+        }
+        Ok(Some(claim.revision))
     }
 
     pub async fn delete_stream(&self, stream: &Arc<Stream>) -> Result<(), ApiError> {

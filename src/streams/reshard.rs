@@ -8,10 +8,11 @@
 //! intermediate shards where the uniform target does not line up with the current shards, as
 //! AWS does.
 
+use super::registry::MAX_CONFLICTS;
 use super::sequence::{parse_shard_id, shard_id};
 use super::{Registry, ShardClosed, ShardMeta, Stream, StreamMeta, StreamMode};
 use crate::error::ApiError;
-use shard_store::ShardKey;
+use shard_store::{ShardKey, StoreError};
 use std::sync::Arc;
 
 const DAY_MS: i64 = 24 * 3_600_000;
@@ -139,47 +140,100 @@ impl Registry {
     }
 
     /// Runs `plan` on a copy of the metadata, then closes the parents, stores the new metadata
-    /// durably and only then opens the new shards.
+    /// durably and only then opens the new shards. When another node changed the document
+    /// first, `plan` runs again on the current one; parents closed for a plan that did not
+    /// survive are reopened once the catalogue shows them open.
     async fn reshard<R>(
         &self,
         stream: &Arc<Stream>,
-        plan: impl FnOnce(&Registry, &mut Edit) -> Result<R, ApiError>,
+        mut plan: impl FnMut(&Registry, &mut Edit) -> Result<R, ApiError>,
     ) -> Result<R, ApiError> {
-        let _guard = self.control.lock().await;
-        let now = self.now();
-        let meta = stream.meta();
-        let existing = meta.shards.len();
-        let mut edit = Edit {
-            meta,
-            now,
-            closing: Vec::new(),
-            existing,
-        };
-        let out = plan(self, &mut edit)?;
-        if edit.meta.shards.len() == existing {
-            return Ok(out);
-        }
-        if self.config.update_delay_ms > 0 {
-            edit.meta.updating_until_ms = Some(now + self.config.update_delay_ms);
-        }
-        for &index in &edit.closing {
-            let key = ShardKey {
-                stream: edit.meta.id,
-                shard: index,
+        let mut closed_here: Vec<u32> = Vec::new();
+        let mut attempts = 0;
+        loop {
+            let guard = self.control.lock().await;
+            let now = self.now();
+            let meta = stream.meta();
+            let existing = meta.shards.len();
+            let mut edit = Edit {
+                meta,
+                now,
+                closing: Vec::new(),
+                existing,
             };
-            let ending_position = self.log.close(key).await?;
-            edit.meta.shards[index as usize].closed = Some(ShardClosed {
-                at_ms: now,
-                ending_position,
-            });
+            let planned = plan(self, &mut edit);
+            let out = match planned {
+                Ok(out) if edit.meta.shards.len() != existing => out,
+                other => {
+                    drop(guard);
+                    self.reopen_unless_closed(stream, &closed_here).await;
+                    return other;
+                }
+            };
+            if self.config.update_delay_ms > 0 {
+                edit.meta.updating_until_ms = Some(now + self.config.update_delay_ms);
+            }
+            for &index in &edit.closing {
+                let key = ShardKey {
+                    stream: edit.meta.id,
+                    shard: index,
+                };
+                let ending_position = self.log.close(key).await?;
+                if !closed_here.contains(&index) {
+                    closed_here.push(index);
+                }
+                edit.meta.shards[index as usize].closed = Some(ShardClosed {
+                    at_ms: now,
+                    ending_position,
+                });
+            }
+            // Children take records only once the metadata naming them is durable: writers
+            // that met a closed parent wait for these routes.
+            match self.persist_meta(&edit.meta, Some(stream.revision())).await {
+                Ok(revision) => {
+                    stream.replace(edit.meta, revision);
+                    return Ok(out);
+                }
+                Err(StoreError::Conflict(_)) if attempts < MAX_CONFLICTS => {
+                    attempts += 1;
+                    drop(guard);
+                    self.refresh(stream).await?;
+                }
+                Err(e) => {
+                    drop(guard);
+                    self.reopen_unless_closed(stream, &closed_here).await;
+                    return Err(e.into());
+                }
+            }
         }
-        // Children take records only once the metadata naming them is durable: writers that
-        // met a closed parent wait for these routes.
-        let revision = self
-            .persist_meta(&edit.meta, Some(stream.revision()))
-            .await?;
-        stream.replace(edit.meta, revision);
-        Ok(out)
+    }
+
+    /// Reopens the shards this node closed for a reshard that was not stored, unless the
+    /// catalogue's current document has them closed (another node's reshard did).
+    async fn reopen_unless_closed(&self, stream: &Stream, closed_here: &[u32]) {
+        if closed_here.is_empty() {
+            return;
+        }
+        if let Err(e) = self.refresh(stream).await {
+            tracing::warn!(stream = %stream.name, error = ?e, "cannot tell which shards to reopen after a failed reshard");
+            return;
+        }
+        for &index in closed_here {
+            let open = stream.with_meta(|m| {
+                m.shards
+                    .get(index as usize)
+                    .is_some_and(|s| s.closed.is_none())
+            });
+            if open {
+                let key = ShardKey {
+                    stream: stream.id,
+                    shard: index,
+                };
+                if let Err(e) = self.log.reopen(key).await {
+                    tracing::warn!(stream = %stream.name, shard = index, error = %e, "cannot reopen a shard after a failed reshard");
+                }
+            }
+        }
     }
 
     pub async fn split_shard(

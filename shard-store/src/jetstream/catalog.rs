@@ -1,0 +1,318 @@
+//! [`Catalog`] over a JetStream KV bucket shared by every node: documents replaced by
+//! compare-and-set on the KV revision, a name claimed by create-or-update on its revision,
+//! ids from a counter advanced by compare-and-set, and a watch that tells every node what the
+//! others changed.
+
+use super::{is_not_found, unavailable, JetStreamStore};
+use crate::log::{revision_conflict, Catalog, CatalogChange, NameClaim, StoreFuture, StreamDoc};
+use crate::{Result, StoreError};
+use async_nats::jetstream::{self, kv};
+use futures_util::StreamExt;
+use std::future::Future;
+use std::time::Duration;
+use tokio::time::timeout;
+
+const STREAM: &str = "stream.";
+const NAME: &str = "name.";
+const SETTING: &str = "setting.";
+const NEXT_ID: &str = "next-stream-id";
+const ITERATOR_KEY: &str = "iterator-key";
+
+pub(super) async fn open_bucket(
+    js: &jetstream::Context,
+    namespace: &str,
+    replicas: usize,
+) -> Result<kv::Store> {
+    let bucket = format!("{namespace}_catalog");
+    if let Ok(store) = js.get_key_value(&bucket).await {
+        return Ok(store);
+    }
+    js.create_key_value(kv::Config {
+        bucket,
+        history: 1,
+        num_replicas: replicas,
+        storage: jetstream::stream::StorageType::File,
+        ..Default::default()
+    })
+    .await
+    .map_err(|e| unavailable(format!("catalogue bucket: {e}")))
+}
+
+/// Setting names become KV keys: anything outside the KV key alphabet is hex-encoded.
+fn setting_key(name: &str) -> String {
+    if name
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        format!("{SETTING}{name}")
+    } else {
+        let hex: String = name.bytes().map(|b| format!("{b:02x}")).collect();
+        format!("{SETTING}x{hex}")
+    }
+}
+
+fn name_key(name: &str) -> String {
+    // Stream names are [a-zA-Z0-9_.-]: valid KV key characters as they are.
+    format!("{NAME}{name}")
+}
+
+impl JetStreamStore {
+    fn kv(&self) -> &kv::Store {
+        &self.inner.kv
+    }
+
+    async fn bounded<T, E: std::fmt::Display>(
+        &self,
+        what: &str,
+        call: impl Future<Output = std::result::Result<T, E>>,
+    ) -> Result<T> {
+        match timeout(self.inner.options.call_timeout, call).await {
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(e)) => Err(unavailable(format!("{what}: {e}"))),
+            Err(_) => Err(unavailable(format!("{what}: timed out"))),
+        }
+    }
+
+    async fn entry(&self, key: String) -> Result<Option<kv::Entry>> {
+        let entry = self.bounded("catalogue read", self.kv().entry(key)).await?;
+        Ok(entry.filter(|e| e.operation == kv::Operation::Put))
+    }
+
+    /// Creates `key` (expected `None`) or replaces it at revision `expected`.
+    async fn compare_and_set(
+        &self,
+        key: &str,
+        expected: Option<u64>,
+        value: Vec<u8>,
+    ) -> std::result::Result<u64, Option<StoreError>> {
+        let call = async {
+            match expected {
+                None => self.kv().create(key, value.into()).await.map_err(|e| {
+                    (
+                        e.kind() == kv::CreateErrorKind::AlreadyExists,
+                        e.to_string(),
+                    )
+                }),
+                Some(revision) => {
+                    self.kv()
+                        .update(key, value.into(), revision)
+                        .await
+                        .map_err(|e| {
+                            (
+                                e.kind() == kv::UpdateErrorKind::WrongLastRevision,
+                                e.to_string(),
+                            )
+                        })
+                }
+            }
+        };
+        match timeout(self.inner.options.call_timeout, call).await {
+            Ok(Ok(revision)) => Ok(revision),
+            Ok(Err((true, _))) => Err(None),
+            Ok(Err((false, e))) => Err(Some(unavailable(format!("catalogue write: {e}")))),
+            Err(_) => Err(Some(unavailable("catalogue write: timed out"))),
+        }
+    }
+
+    fn doc(entry: kv::Entry) -> Option<StreamDoc> {
+        let stream = entry.key.strip_prefix(STREAM)?.parse().ok()?;
+        Some(StreamDoc {
+            stream,
+            revision: entry.revision,
+            doc: entry.value.to_vec(),
+        })
+    }
+}
+
+impl Catalog for JetStreamStore {
+    fn allocate_stream_id(&self) -> StoreFuture<'_, u64> {
+        Box::pin(async move {
+            for _ in 0..100 {
+                let current = self.entry(NEXT_ID.to_string()).await?;
+                let (next, expected) = match &current {
+                    Some(e) => {
+                        let raw: [u8; 8] = e.value.as_ref().try_into().map_err(|_| {
+                            StoreError::Corrupt(format!("{NEXT_ID}: {} bytes", e.value.len()))
+                        })?;
+                        (u64::from_be_bytes(raw), Some(e.revision))
+                    }
+                    None => (1, None),
+                };
+                let advanced = next + 1;
+                match self
+                    .compare_and_set(NEXT_ID, expected, advanced.to_be_bytes().to_vec())
+                    .await
+                {
+                    Ok(_) => return Ok(next),
+                    Err(None) => continue,
+                    Err(Some(e)) => return Err(e),
+                }
+            }
+            Err(unavailable("stream id counter: too much contention"))
+        })
+    }
+
+    fn load_streams(&self) -> StoreFuture<'_, Vec<StreamDoc>> {
+        Box::pin(async move {
+            let mut keys = self.bounded("catalogue keys", self.kv().keys()).await?;
+            let mut names = Vec::new();
+            loop {
+                match timeout(self.inner.options.call_timeout, keys.next()).await {
+                    Ok(Some(Ok(key))) if key.starts_with(STREAM) => names.push(key),
+                    Ok(Some(Ok(_))) => {}
+                    Ok(Some(Err(e))) if is_not_found(&e) => break,
+                    Ok(Some(Err(e))) => return Err(unavailable(format!("catalogue keys: {e}"))),
+                    Ok(None) => break,
+                    Err(_) => return Err(unavailable("catalogue keys: timed out")),
+                }
+            }
+            let mut docs = Vec::new();
+            for key in names {
+                if let Some(doc) = self.entry(key).await?.and_then(Self::doc) {
+                    docs.push(doc);
+                }
+            }
+            docs.sort_by_key(|d| d.stream);
+            Ok(docs)
+        })
+    }
+
+    fn stream(&self, stream: u64) -> StoreFuture<'_, Option<StreamDoc>> {
+        Box::pin(async move {
+            Ok(self
+                .entry(format!("{STREAM}{stream}"))
+                .await?
+                .and_then(Self::doc))
+        })
+    }
+
+    fn put_stream(&self, stream: u64, expected: Option<u64>, doc: Vec<u8>) -> StoreFuture<'_, u64> {
+        Box::pin(async move {
+            self.compare_and_set(&format!("{STREAM}{stream}"), expected, doc)
+                .await
+                .map_err(|e| e.unwrap_or_else(|| revision_conflict(stream, expected)))
+        })
+    }
+
+    fn remove_stream(&self, stream: u64) -> StoreFuture<'_, ()> {
+        Box::pin(async move {
+            self.bounded(
+                "catalogue remove",
+                self.kv().purge(format!("{STREAM}{stream}")),
+            )
+            .await
+        })
+    }
+
+    fn name_claim(&self, name: &str) -> StoreFuture<'_, Option<NameClaim>> {
+        let key = name_key(name);
+        Box::pin(async move {
+            let Some(entry) = self.entry(key.clone()).await? else {
+                return Ok(None);
+            };
+            let raw: [u8; 16] =
+                entry.value.as_ref().try_into().map_err(|_| {
+                    StoreError::Corrupt(format!("{key}: {} bytes", entry.value.len()))
+                })?;
+            Ok(Some(NameClaim {
+                stream: u64::from_be_bytes(raw[..8].try_into().expect("8 bytes")),
+                claimed_ms: i64::from_be_bytes(raw[8..].try_into().expect("8 bytes")),
+                revision: entry.revision,
+            }))
+        })
+    }
+
+    fn claim_name(
+        &self,
+        name: &str,
+        stream: u64,
+        claimed_ms: i64,
+        expected: Option<u64>,
+    ) -> StoreFuture<'_, u64> {
+        let key = name_key(name);
+        let mut value = stream.to_be_bytes().to_vec();
+        value.extend_from_slice(&claimed_ms.to_be_bytes());
+        Box::pin(async move {
+            self.compare_and_set(&key, expected, value)
+                .await
+                .map_err(|e| {
+                    e.unwrap_or_else(|| {
+                        StoreError::Conflict(format!("{key} is held by another stream"))
+                    })
+                })
+        })
+    }
+
+    fn setting(&self, name: &str) -> StoreFuture<'_, Option<Vec<u8>>> {
+        let key = setting_key(name);
+        Box::pin(async move { Ok(self.entry(key).await?.map(|e| e.value.to_vec())) })
+    }
+
+    fn put_setting(&self, name: &str, value: Vec<u8>) -> StoreFuture<'_, ()> {
+        let key = setting_key(name);
+        Box::pin(async move {
+            self.bounded("catalogue write", self.kv().put(key, value.into()))
+                .await
+                .map(drop)
+        })
+    }
+
+    fn iterator_key(&self) -> StoreFuture<'_, [u8; 32]> {
+        Box::pin(async move {
+            let key = setting_key(ITERATOR_KEY);
+            for _ in 0..10 {
+                if let Some(e) = self.entry(key.clone()).await? {
+                    return e.value.as_ref().try_into().map_err(|_| {
+                        StoreError::Corrupt(format!("{key}: {} bytes", e.value.len()))
+                    });
+                }
+                let fresh: [u8; 32] = rand::random();
+                match self.compare_and_set(&key, None, fresh.to_vec()).await {
+                    Ok(_) => return Ok(fresh),
+                    // Another node created it first: read theirs.
+                    Err(None) => tokio::time::sleep(Duration::from_millis(20)).await,
+                    Err(Some(e)) => return Err(e),
+                }
+            }
+            Err(unavailable("iterator key: not readable after creation"))
+        })
+    }
+
+    fn follow(
+        &self,
+    ) -> StoreFuture<'_, Option<tokio::sync::mpsc::UnboundedReceiver<CatalogChange>>> {
+        Box::pin(async move {
+            let mut watch = self
+                .bounded("catalogue watch", self.kv().watch_all())
+                .await?;
+            let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+            tokio::spawn(async move {
+                while let Some(entry) = watch.next().await {
+                    let Ok(entry) = entry else {
+                        // The client re-creates the watch's consumer on reconnect; a failed
+                        // item is skipped and the documents' revisions sort out the rest.
+                        continue;
+                    };
+                    let change = if let Some(id) = entry.key.strip_prefix(STREAM) {
+                        let Ok(id) = id.parse() else { continue };
+                        match entry.operation {
+                            kv::Operation::Put => match JetStreamStore::doc(entry) {
+                                Some(doc) => CatalogChange::Stream(doc),
+                                None => continue,
+                            },
+                            _ => CatalogChange::Removed(id),
+                        }
+                    } else if let Some(name) = entry.key.strip_prefix(SETTING) {
+                        CatalogChange::Setting(name.to_string())
+                    } else {
+                        continue;
+                    };
+                    if tx.send(change).is_err() {
+                        return;
+                    }
+                }
+            });
+            Ok(Some(rx))
+        })
+    }
+}
