@@ -812,40 +812,42 @@ impl Side {
     }
 }
 
-#[tokio::test]
-async fn every_operation_answers_the_same_in_cbor_and_json() {
-    // Whole milliseconds in seconds-with-fraction JSON round-trip exactly.
-    let start = ManualClock::starting_now();
-    let start_ms = {
-        use kinesd::Clock;
-        start.now_ms()
-    };
-    let mut json_side = Side::start(Enc::Json, start_ms).await;
-    let mut cbor_side = Side::start(Enc::Cbor, start_ms).await;
-    scenario(&mut json_side).await;
-    scenario(&mut cbor_side).await;
-    assert_eq!(json_side.log.len(), cbor_side.log.len());
-    let mut errors = 0;
-    for ((label, json_status, json_answer), (_, cbor_status, cbor_answer)) in
-        json_side.log.iter().zip(cbor_side.log.iter())
-    {
-        assert_eq!(json_status, cbor_status, "{label}: status");
-        assert_eq!(
-            json_answer, cbor_answer,
-            "{label}: the CBOR answer differs from the JSON one"
-        );
-        if *json_status != 200 {
-            errors += 1;
-            assert!(
-                json_answer["__type"].is_string(),
-                "{label}: error without __type: {json_answer}"
+both_backends! {
+    #[tokio::test]
+    async fn every_operation_answers_the_same_in_cbor_and_json() {
+        // Whole milliseconds in seconds-with-fraction JSON round-trip exactly.
+        let start = ManualClock::starting_now();
+        let start_ms = {
+            use kinesd::Clock;
+            start.now_ms()
+        };
+        let mut json_side = Side::start(Enc::Json, start_ms).await;
+        let mut cbor_side = Side::start(Enc::Cbor, start_ms).await;
+        scenario(&mut json_side).await;
+        scenario(&mut cbor_side).await;
+        assert_eq!(json_side.log.len(), cbor_side.log.len());
+        let mut errors = 0;
+        for ((label, json_status, json_answer), (_, cbor_status, cbor_answer)) in
+            json_side.log.iter().zip(cbor_side.log.iter())
+        {
+            assert_eq!(json_status, cbor_status, "{label}: status");
+            assert_eq!(
+                json_answer, cbor_answer,
+                "{label}: the CBOR answer differs from the JSON one"
             );
+            if *json_status != 200 {
+                errors += 1;
+                assert!(
+                    json_answer["__type"].is_string(),
+                    "{label}: error without __type: {json_answer}"
+                );
+            }
         }
+        assert!(errors >= 15, "the matrix covers errors too ({errors})");
+        assert!(json_side.log.len() >= 60, "{}", json_side.log.len());
+        json_side.server.shutdown().await;
+        cbor_side.server.shutdown().await;
     }
-    assert!(errors >= 15, "the matrix covers errors too ({errors})");
-    assert!(json_side.log.len() >= 60, "{}", json_side.log.len());
-    json_side.server.shutdown().await;
-    cbor_side.server.shutdown().await;
 }
 
 async fn cbor_call(addr: SocketAddr, op: &str, body: &[u8]) -> (u16, Option<Cbor>, Resp) {
@@ -884,151 +886,155 @@ fn text(s: &str) -> Cbor {
     Cbor::Text(s.into())
 }
 
-#[tokio::test]
-async fn java_sdk_style_bytes_and_every_timestamp_form() {
-    let clock = ManualClock::new(1_700_000_000_000);
-    let server = common::start_with_clock(Config::default(), &clock).await;
-    let addr = server.local_addr();
+both_backends! {
+    #[tokio::test]
+    async fn java_sdk_style_bytes_and_every_timestamp_form() {
+        let clock = ManualClock::new(1_700_000_000_000);
+        let server = common::start_with_clock(Config::default(), &clock).await;
+        let addr = server.local_addr();
 
-    let (status, body, reply) = cbor_call(
-        addr,
-        "CreateStream",
-        &encode(&map(vec![
-            ("StreamName", text("s")),
-            ("ShardCount", Cbor::Integer(1.into())),
-        ])),
-    )
-    .await;
-    assert_eq!((status, body.is_none()), (200, true));
-    assert_eq!(reply.header("content-length"), Some("0"));
-
-    // The PutRecord of the unit test's golden bytes, as is.
-    let golden = "a36a53747265616d4e616d6561736444617461426869\
-                  6c506172746974696f6e4b6579616b";
-    let golden: Vec<u8> = (0..golden.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&golden[i..i + 2], 16).unwrap())
-        .collect();
-    let (status, body, _) = cbor_call(addr, "PutRecord", &golden).await;
-    assert_eq!(status, 200);
-    let body = body.unwrap();
-    assert_eq!(member(&body, "ShardId"), &text("shardId-000000000000"));
-    assert!(member(&body, "SequenceNumber").is_text());
-
-    // A second record 10 s later.
-    clock.advance_ms(10_000);
-    let (status, _, _) = cbor_call(
-        addr,
-        "PutRecord",
-        &encode(&map(vec![
-            ("StreamName", text("s")),
-            ("Data", Cbor::Bytes(vec![0, 0xff, 0x80])),
-            ("PartitionKey", text("k")),
-        ])),
-    )
-    .await;
-    assert_eq!(status, 200);
-    clock.advance_ms(1_000);
-
-    // AT_TIMESTAMP at 1_700_000_005_000 in every form finds only the second record.
-    let at_ms = 1_700_000_005_000_i64;
-    let forms = [
-        ("untagged ms", Cbor::Integer(at_ms.into())),
-        (
-            "tag 1 ms",
-            Cbor::Tag(1, Box::new(Cbor::Integer(at_ms.into()))),
-        ),
-        ("float seconds", Cbor::Float(at_ms as f64 / 1000.0)),
-        (
-            "tag 1 float seconds",
-            Cbor::Tag(1, Box::new(Cbor::Float(at_ms as f64 / 1000.0))),
-        ),
-        ("float ms", Cbor::Float(at_ms as f64)),
-    ];
-    for (form, timestamp) in forms {
-        let (status, body, _) = cbor_call(
+        let (status, body, reply) = cbor_call(
             addr,
-            "GetShardIterator",
+            "CreateStream",
             &encode(&map(vec![
                 ("StreamName", text("s")),
-                ("ShardId", text("shardId-000000000000")),
-                ("ShardIteratorType", text("AT_TIMESTAMP")),
-                ("Timestamp", timestamp),
+                ("ShardCount", Cbor::Integer(1.into())),
             ])),
         )
         .await;
-        assert_eq!(status, 200, "{form}: {body:?}");
-        let iterator = member(body.as_ref().unwrap(), "ShardIterator").clone();
-        let (status, body, _) = cbor_call(
+        assert_eq!((status, body.is_none()), (200, true));
+        assert_eq!(reply.header("content-length"), Some("0"));
+
+        // The PutRecord of the unit test's golden bytes, as is.
+        let golden = "a36a53747265616d4e616d6561736444617461426869\
+                      6c506172746974696f6e4b6579616b";
+        let golden: Vec<u8> = (0..golden.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&golden[i..i + 2], 16).unwrap())
+            .collect();
+        let (status, body, _) = cbor_call(addr, "PutRecord", &golden).await;
+        assert_eq!(status, 200);
+        let body = body.unwrap();
+        assert_eq!(member(&body, "ShardId"), &text("shardId-000000000000"));
+        assert!(member(&body, "SequenceNumber").is_text());
+
+        // A second record 10 s later.
+        clock.advance_ms(10_000);
+        let (status, _, _) = cbor_call(
             addr,
-            "GetRecords",
-            &encode(&map(vec![("ShardIterator", iterator)])),
+            "PutRecord",
+            &encode(&map(vec![
+                ("StreamName", text("s")),
+                ("Data", Cbor::Bytes(vec![0, 0xff, 0x80])),
+                ("PartitionKey", text("k")),
+            ])),
         )
         .await;
-        assert_eq!(status, 200, "{form}");
-        let body = body.unwrap();
-        let records = member(&body, "Records").as_array().unwrap();
-        assert_eq!(records.len(), 1, "{form}");
-        assert_eq!(
-            member(&records[0], "Data"),
-            &Cbor::Bytes(vec![0, 0xff, 0x80]),
-            "{form}"
-        );
-        assert_eq!(
-            member(&records[0], "ApproximateArrivalTimestamp"),
-            &Cbor::Integer(1_700_000_010_000_i64.into()),
-            "{form}: integer milliseconds, untagged"
-        );
-        assert_eq!(
-            member(&body, "MillisBehindLatest"),
-            &Cbor::Integer(0.into())
-        );
-    }
+        assert_eq!(status, 200);
+        clock.advance_ms(1_000);
 
-    // StreamCreationTimestamp is integer milliseconds too.
-    let (_, body, _) = cbor_call(
-        addr,
-        "DescribeStreamSummary",
-        &encode(&map(vec![("StreamName", text("s"))])),
-    )
-    .await;
-    let summary = member(body.as_ref().unwrap(), "StreamDescriptionSummary");
-    assert_eq!(
-        member(summary, "StreamCreationTimestamp"),
-        &Cbor::Integer(1_700_000_000_000_i64.into())
-    );
-    server.shutdown().await;
+        // AT_TIMESTAMP at 1_700_000_005_000 in every form finds only the second record.
+        let at_ms = 1_700_000_005_000_i64;
+        let forms = [
+            ("untagged ms", Cbor::Integer(at_ms.into())),
+            (
+                "tag 1 ms",
+                Cbor::Tag(1, Box::new(Cbor::Integer(at_ms.into()))),
+            ),
+            ("float seconds", Cbor::Float(at_ms as f64 / 1000.0)),
+            (
+                "tag 1 float seconds",
+                Cbor::Tag(1, Box::new(Cbor::Float(at_ms as f64 / 1000.0))),
+            ),
+            ("float ms", Cbor::Float(at_ms as f64)),
+        ];
+        for (form, timestamp) in forms {
+            let (status, body, _) = cbor_call(
+                addr,
+                "GetShardIterator",
+                &encode(&map(vec![
+                    ("StreamName", text("s")),
+                    ("ShardId", text("shardId-000000000000")),
+                    ("ShardIteratorType", text("AT_TIMESTAMP")),
+                    ("Timestamp", timestamp),
+                ])),
+            )
+            .await;
+            assert_eq!(status, 200, "{form}: {body:?}");
+            let iterator = member(body.as_ref().unwrap(), "ShardIterator").clone();
+            let (status, body, _) = cbor_call(
+                addr,
+                "GetRecords",
+                &encode(&map(vec![("ShardIterator", iterator)])),
+            )
+            .await;
+            assert_eq!(status, 200, "{form}");
+            let body = body.unwrap();
+            let records = member(&body, "Records").as_array().unwrap();
+            assert_eq!(records.len(), 1, "{form}");
+            assert_eq!(
+                member(&records[0], "Data"),
+                &Cbor::Bytes(vec![0, 0xff, 0x80]),
+                "{form}"
+            );
+            assert_eq!(
+                member(&records[0], "ApproximateArrivalTimestamp"),
+                &Cbor::Integer(1_700_000_010_000_i64.into()),
+                "{form}: integer milliseconds, untagged"
+            );
+            assert_eq!(
+                member(&body, "MillisBehindLatest"),
+                &Cbor::Integer(0.into())
+            );
+        }
+
+        // StreamCreationTimestamp is integer milliseconds too.
+        let (_, body, _) = cbor_call(
+            addr,
+            "DescribeStreamSummary",
+            &encode(&map(vec![("StreamName", text("s"))])),
+        )
+        .await;
+        let summary = member(body.as_ref().unwrap(), "StreamDescriptionSummary");
+        assert_eq!(
+            member(summary, "StreamCreationTimestamp"),
+            &Cbor::Integer(1_700_000_000_000_i64.into())
+        );
+        server.shutdown().await;
+    }
 }
 
-#[tokio::test]
-async fn malformed_cbor_is_a_serialization_exception_in_cbor() {
-    let (server, _clock) = common::start(Config::default()).await;
-    let addr = server.local_addr();
-    let bodies: [&[u8]; 6] = [
-        b"{\"StreamName\":\"s\"}", // JSON sent as CBOR
-        &[0xa1, 0x6a],             // truncated
-        &[0x81, 0xa0],             // an array, not a map
-        &[0xa0, 0x00],             // trailing bytes
-        &[
-            0xa1, 0x6a, b'S', b't', b'r', b'e', b'a', b'm', b'N', b'a', b'm', b'e', 0xf5,
-        ],
-        &[0xff],
-    ];
-    for body in bodies {
-        let (status, answer, reply) = cbor_call(addr, "DescribeStream", body).await;
-        assert_eq!(status, 400, "{body:02x?}");
-        assert_eq!(reply.header("content-type"), Some(CBOR_CT));
-        let answer = answer.unwrap();
-        assert_eq!(
-            member(&answer, "__type"),
-            &text("SerializationException"),
-            "{body:02x?}"
-        );
+both_backends! {
+    #[tokio::test]
+    async fn malformed_cbor_is_a_serialization_exception_in_cbor() {
+        let (server, _clock) = common::start(Config::default()).await;
+        let addr = server.local_addr();
+        let bodies: [&[u8]; 6] = [
+            b"{\"StreamName\":\"s\"}", // JSON sent as CBOR
+            &[0xa1, 0x6a],             // truncated
+            &[0x81, 0xa0],             // an array, not a map
+            &[0xa0, 0x00],             // trailing bytes
+            &[
+                0xa1, 0x6a, b'S', b't', b'r', b'e', b'a', b'm', b'N', b'a', b'm', b'e', 0xf5,
+            ],
+            &[0xff],
+        ];
+        for body in bodies {
+            let (status, answer, reply) = cbor_call(addr, "DescribeStream", body).await;
+            assert_eq!(status, 400, "{body:02x?}");
+            assert_eq!(reply.header("content-type"), Some(CBOR_CT));
+            let answer = answer.unwrap();
+            assert_eq!(
+                member(&answer, "__type"),
+                &text("SerializationException"),
+                "{body:02x?}"
+            );
+        }
+        // The server is still serving.
+        let (status, _, _) = cbor_call(addr, "ListStreams", &[0xa0]).await;
+        assert_eq!(status, 200);
+        server.shutdown().await;
     }
-    // The server is still serving.
-    let (status, _, _) = cbor_call(addr, "ListStreams", &[0xa0]).await;
-    assert_eq!(status, 200);
-    server.shutdown().await;
 }
 
 /// Reads an HTTP/1.1 chunked answer incrementally and splits it into event-stream messages
@@ -1101,91 +1107,93 @@ async fn read_events(
     }
 }
 
-#[tokio::test]
-async fn subscribe_to_shard_events_are_cbor_when_asked_in_cbor() {
-    let clock = ManualClock::new(1_700_000_000_000);
-    let server = common::start_with_clock(Config::default(), &clock).await;
-    let addr = server.local_addr();
-    let (status, _, _) = cbor_call(
-        addr,
-        "CreateStream",
-        &encode(&map(vec![
-            ("StreamName", text("s")),
-            ("ShardCount", Cbor::Integer(1.into())),
-        ])),
-    )
-    .await;
-    assert_eq!(status, 200);
-    let (status, _, _) = cbor_call(
-        addr,
-        "PutRecord",
-        &encode(&map(vec![
-            ("StreamName", text("s")),
-            ("Data", Cbor::Bytes(vec![1, 2, 3, 0xff])),
-            ("PartitionKey", text("k")),
-        ])),
-    )
-    .await;
-    assert_eq!(status, 200);
-    let (status, body, _) = cbor_call(
-        addr,
-        "RegisterStreamConsumer",
-        &encode(&map(vec![
-            (
-                "StreamARN",
-                text("arn:aws:kinesis:us-east-1:000000000000:stream/s"),
-            ),
-            ("ConsumerName", text("c")),
-        ])),
-    )
-    .await;
-    assert_eq!(status, 200, "{body:?}");
-    let consumer = member(body.as_ref().unwrap(), "Consumer");
-    let consumer_arn = member(consumer, "ConsumerARN").clone();
-    assert!(member(consumer, "ConsumerCreationTimestamp").is_integer());
-    clock.advance_ms(1_000);
+both_backends! {
+    #[tokio::test]
+    async fn subscribe_to_shard_events_are_cbor_when_asked_in_cbor() {
+        let clock = ManualClock::new(1_700_000_000_000);
+        let server = common::start_with_clock(Config::default(), &clock).await;
+        let addr = server.local_addr();
+        let (status, _, _) = cbor_call(
+            addr,
+            "CreateStream",
+            &encode(&map(vec![
+                ("StreamName", text("s")),
+                ("ShardCount", Cbor::Integer(1.into())),
+            ])),
+        )
+        .await;
+        assert_eq!(status, 200);
+        let (status, _, _) = cbor_call(
+            addr,
+            "PutRecord",
+            &encode(&map(vec![
+                ("StreamName", text("s")),
+                ("Data", Cbor::Bytes(vec![1, 2, 3, 0xff])),
+                ("PartitionKey", text("k")),
+            ])),
+        )
+        .await;
+        assert_eq!(status, 200);
+        let (status, body, _) = cbor_call(
+            addr,
+            "RegisterStreamConsumer",
+            &encode(&map(vec![
+                (
+                    "StreamARN",
+                    text("arn:aws:kinesis:us-east-1:000000000000:stream/s"),
+                ),
+                ("ConsumerName", text("c")),
+            ])),
+        )
+        .await;
+        assert_eq!(status, 200, "{body:?}");
+        let consumer = member(body.as_ref().unwrap(), "Consumer");
+        let consumer_arn = member(consumer, "ConsumerARN").clone();
+        assert!(member(consumer, "ConsumerCreationTimestamp").is_integer());
+        clock.advance_ms(1_000);
 
-    let request = encode(&map(vec![
-        ("ConsumerARN", consumer_arn),
-        ("ShardId", text("shardId-000000000000")),
-        (
-            "StartingPosition",
-            map(vec![("Type", text("TRIM_HORIZON"))]),
-        ),
-    ]));
-    let head = format!(
-        "POST / HTTP/1.1\r\nHost: {addr}\r\nX-Amz-Target: Kinesis_20131202.SubscribeToShard\r\nContent-Type: {CBOR_CT}\r\nX-Amz-Date: 20260101T000000Z\r\nAuthorization: {AUTH}\r\nContent-Length: {}\r\n\r\n",
-        request.len()
-    );
-    let mut stream = TcpStream::connect(addr).await.unwrap();
-    stream.write_all(head.as_bytes()).await.unwrap();
-    stream.write_all(&request).await.unwrap();
-    let is_event = |headers: &[(String, String)]| {
-        headers
-            .iter()
-            .any(|(n, v)| n == ":event-type" && v == "SubscribeToShardEvent")
-    };
-    let events = read_events(&mut stream, |h, _| is_event(h)).await;
-    let (headers, payload) = events.iter().find(|(h, _)| is_event(h)).unwrap();
-    assert!(
-        headers
-            .iter()
-            .any(|(n, v)| n == ":content-type" && v == CBOR_CT),
-        "{headers:?}"
-    );
-    let event: Cbor = ciborium::de::from_reader(&payload[..]).unwrap();
-    let records = member(&event, "Records").as_array().unwrap();
-    assert_eq!(records.len(), 1);
-    assert_eq!(
-        member(&records[0], "Data"),
-        &Cbor::Bytes(vec![1, 2, 3, 0xff])
-    );
-    assert_eq!(
-        member(&records[0], "ApproximateArrivalTimestamp"),
-        &Cbor::Integer(1_700_000_000_000_i64.into())
-    );
-    assert!(member(&event, "ContinuationSequenceNumber").is_text());
-    assert!(member(&event, "MillisBehindLatest").is_integer());
-    drop(stream);
-    server.shutdown().await;
+        let request = encode(&map(vec![
+            ("ConsumerARN", consumer_arn),
+            ("ShardId", text("shardId-000000000000")),
+            (
+                "StartingPosition",
+                map(vec![("Type", text("TRIM_HORIZON"))]),
+            ),
+        ]));
+        let head = format!(
+            "POST / HTTP/1.1\r\nHost: {addr}\r\nX-Amz-Target: Kinesis_20131202.SubscribeToShard\r\nContent-Type: {CBOR_CT}\r\nX-Amz-Date: 20260101T000000Z\r\nAuthorization: {AUTH}\r\nContent-Length: {}\r\n\r\n",
+            request.len()
+        );
+        let mut stream = TcpStream::connect(addr).await.unwrap();
+        stream.write_all(head.as_bytes()).await.unwrap();
+        stream.write_all(&request).await.unwrap();
+        let is_event = |headers: &[(String, String)]| {
+            headers
+                .iter()
+                .any(|(n, v)| n == ":event-type" && v == "SubscribeToShardEvent")
+        };
+        let events = read_events(&mut stream, |h, _| is_event(h)).await;
+        let (headers, payload) = events.iter().find(|(h, _)| is_event(h)).unwrap();
+        assert!(
+            headers
+                .iter()
+                .any(|(n, v)| n == ":content-type" && v == CBOR_CT),
+            "{headers:?}"
+        );
+        let event: Cbor = ciborium::de::from_reader(&payload[..]).unwrap();
+        let records = member(&event, "Records").as_array().unwrap();
+        assert_eq!(records.len(), 1);
+        assert_eq!(
+            member(&records[0], "Data"),
+            &Cbor::Bytes(vec![1, 2, 3, 0xff])
+        );
+        assert_eq!(
+            member(&records[0], "ApproximateArrivalTimestamp"),
+            &Cbor::Integer(1_700_000_000_000_i64.into())
+        );
+        assert!(member(&event, "ContinuationSequenceNumber").is_text());
+        assert!(member(&event, "MillisBehindLatest").is_integer());
+        drop(stream);
+        server.shutdown().await;
+    }
 }

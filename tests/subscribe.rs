@@ -76,88 +76,92 @@ async fn next_event(
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn records_are_pushed_live_and_continuation_resumes() {
-    let (server, _clock) = start(Config {
-        subscribe_heartbeat_ms: 200,
-        ..Config::default()
-    })
-    .await;
-    let c = client(&server.endpoint());
-    let consumer = setup(&c, 1).await;
-    c.put_record()
-        .stream_name("s")
-        .partition_key("a")
-        .data(Blob::new("before"))
-        .send()
-        .await
-        .unwrap();
-    let mut rx = subscribe(&c, &consumer, ShardIteratorType::TrimHorizon).await;
-    let first = next_event(&mut rx).await.unwrap();
-    assert_eq!(first.records().len(), 1);
-    assert_eq!(first.records()[0].data().as_ref(), b"before");
-    assert_eq!(first.millis_behind_latest(), 0);
-    // An idle stream still sends events, with a continuation that resumes after the record.
-    let idle = next_event(&mut rx).await.unwrap();
-    assert!(idle.records().is_empty());
-    assert!(idle.continuation_sequence_number() >= first.records()[0].sequence_number());
-    // A record put now is pushed without polling.
-    let put_at = Instant::now();
-    let put = c
-        .put_record()
-        .stream_name("s")
-        .partition_key("a")
-        .data(Blob::new("live"))
-        .send()
-        .await
-        .unwrap();
-    let pushed = loop {
-        let e = next_event(&mut rx).await.unwrap();
-        if !e.records().is_empty() {
-            break e;
-        }
-    };
-    assert!(put_at.elapsed() < Duration::from_secs(5));
-    assert_eq!(pushed.records()[0].sequence_number(), put.sequence_number());
-    assert_eq!(pushed.continuation_sequence_number(), put.sequence_number());
-}
-
-/// Only the push on write can deliver the record here: the idle heartbeat (which also re-reads
-/// the shard) is a minute away, far beyond the ten seconds `next_event` waits.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_put_is_pushed_at_once_not_found_by_the_heartbeat() {
-    let (server, _clock) = start(Config {
-        subscribe_heartbeat_ms: 60_000,
-        ..Config::default()
-    })
-    .await;
-    let c = client(&server.endpoint());
-    let consumer = setup(&c, 1).await;
-    let mut rx = subscribe(&c, &consumer, ShardIteratorType::Latest).await;
-    // The first event goes out at once, empty: the subscription is now waiting.
-    let first = next_event(&mut rx).await.unwrap();
-    assert!(first.records().is_empty());
-    for i in 0..3 {
-        let data = format!("pushed {i}");
+both_backends! {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn records_are_pushed_live_and_continuation_resumes() {
+        let (server, _clock) = start(Config {
+            subscribe_heartbeat_ms: 200,
+            ..Config::default()
+        })
+        .await;
+        let c = client(&server.endpoint());
+        let consumer = setup(&c, 1).await;
+        c.put_record()
+            .stream_name("s")
+            .partition_key("a")
+            .data(Blob::new("before"))
+            .send()
+            .await
+            .unwrap();
+        let mut rx = subscribe(&c, &consumer, ShardIteratorType::TrimHorizon).await;
+        let first = next_event(&mut rx).await.unwrap();
+        assert_eq!(first.records().len(), 1);
+        assert_eq!(first.records()[0].data().as_ref(), b"before");
+        assert_eq!(first.millis_behind_latest(), 0);
+        // An idle stream still sends events, with a continuation that resumes after the record.
+        let idle = next_event(&mut rx).await.unwrap();
+        assert!(idle.records().is_empty());
+        assert!(idle.continuation_sequence_number() >= first.records()[0].sequence_number());
+        // A record put now is pushed without polling.
+        let put_at = Instant::now();
         let put = c
             .put_record()
             .stream_name("s")
             .partition_key("a")
-            .data(Blob::new(data.as_bytes()))
+            .data(Blob::new("live"))
             .send()
             .await
             .unwrap();
-        // After an event with records the stream reads on at once, so an empty event may
-        // come first; after that, only the push can wake it within `next_event`'s 10 s.
         let pushed = loop {
-            let e = next_event(&mut rx).await.expect("the stream is still open");
+            let e = next_event(&mut rx).await.unwrap();
             if !e.records().is_empty() {
                 break e;
             }
         };
-        assert_eq!(pushed.records().len(), 1);
-        assert_eq!(pushed.records()[0].data().as_ref(), data.as_bytes());
+        assert!(put_at.elapsed() < Duration::from_secs(5));
         assert_eq!(pushed.records()[0].sequence_number(), put.sequence_number());
+        assert_eq!(pushed.continuation_sequence_number(), put.sequence_number());
+    }
+}
+
+both_backends! {
+    /// Only the push on write can deliver the record here: the idle heartbeat (which also re-reads
+    /// the shard) is a minute away, far beyond the ten seconds `next_event` waits.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_put_is_pushed_at_once_not_found_by_the_heartbeat() {
+        let (server, _clock) = start(Config {
+            subscribe_heartbeat_ms: 60_000,
+            ..Config::default()
+        })
+        .await;
+        let c = client(&server.endpoint());
+        let consumer = setup(&c, 1).await;
+        let mut rx = subscribe(&c, &consumer, ShardIteratorType::Latest).await;
+        // The first event goes out at once, empty: the subscription is now waiting.
+        let first = next_event(&mut rx).await.unwrap();
+        assert!(first.records().is_empty());
+        for i in 0..3 {
+            let data = format!("pushed {i}");
+            let put = c
+                .put_record()
+                .stream_name("s")
+                .partition_key("a")
+                .data(Blob::new(data.as_bytes()))
+                .send()
+                .await
+                .unwrap();
+            // After an event with records the stream reads on at once, so an empty event may
+            // come first; after that, only the push can wake it within `next_event`'s 10 s.
+            let pushed = loop {
+                let e = next_event(&mut rx).await.expect("the stream is still open");
+                if !e.records().is_empty() {
+                    break e;
+                }
+            };
+            assert_eq!(pushed.records().len(), 1);
+            assert_eq!(pushed.records()[0].data().as_ref(), data.as_bytes());
+            assert_eq!(pushed.records()[0].sequence_number(), put.sequence_number());
+        }
     }
 }
 
@@ -211,108 +215,112 @@ async fn takeover_within_five_seconds_is_refused_then_allowed_and_streams_expire
     assert!(end.is_ok(), "{end:?}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn closed_shard_ends_with_child_shards_and_errors_are_aws_like() {
-    let (server, _clock) = start(Config::default()).await;
-    let c = client(&server.endpoint());
-    let consumer = setup(&c, 1).await;
-    c.put_record()
-        .stream_name("s")
-        .partition_key("a")
-        .data(Blob::new("x"))
-        .send()
-        .await
-        .unwrap();
-    c.split_shard()
-        .stream_name("s")
-        .shard_to_split("shardId-000000000000")
-        .new_starting_hash_key((1u128 << 127).to_string())
-        .send()
-        .await
-        .unwrap();
-    let mut rx = c
-        .subscribe_to_shard()
-        .consumer_arn(&consumer)
-        .shard_id("shardId-000000000000")
-        .starting_position(position(ShardIteratorType::TrimHorizon))
-        .send()
-        .await
-        .unwrap()
-        .event_stream;
-    let mut records = 0;
-    let last = loop {
-        let e = next_event(&mut rx).await.expect("an event before the end");
-        records += e.records().len();
-        if !e.child_shards().is_empty() {
-            break e;
-        }
-    };
-    assert_eq!(records, 1);
-    assert_eq!(last.child_shards().len(), 2);
-    assert!(
-        next_event(&mut rx).await.is_none(),
-        "stream ends after ChildShards"
-    );
+both_backends! {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn closed_shard_ends_with_child_shards_and_errors_are_aws_like() {
+        let (server, _clock) = start(Config::default()).await;
+        let c = client(&server.endpoint());
+        let consumer = setup(&c, 1).await;
+        c.put_record()
+            .stream_name("s")
+            .partition_key("a")
+            .data(Blob::new("x"))
+            .send()
+            .await
+            .unwrap();
+        c.split_shard()
+            .stream_name("s")
+            .shard_to_split("shardId-000000000000")
+            .new_starting_hash_key((1u128 << 127).to_string())
+            .send()
+            .await
+            .unwrap();
+        let mut rx = c
+            .subscribe_to_shard()
+            .consumer_arn(&consumer)
+            .shard_id("shardId-000000000000")
+            .starting_position(position(ShardIteratorType::TrimHorizon))
+            .send()
+            .await
+            .unwrap()
+            .event_stream;
+        let mut records = 0;
+        let last = loop {
+            let e = next_event(&mut rx).await.expect("an event before the end");
+            records += e.records().len();
+            if !e.child_shards().is_empty() {
+                break e;
+            }
+        };
+        assert_eq!(records, 1);
+        assert_eq!(last.child_shards().len(), 2);
+        assert!(
+            next_event(&mut rx).await.is_none(),
+            "stream ends after ChildShards"
+        );
 
-    // Unknown consumer and unknown shard.
-    let err = c
-        .subscribe_to_shard()
-        .consumer_arn(format!("{consumer}9"))
-        .shard_id("shardId-000000000000")
-        .starting_position(position(ShardIteratorType::Latest))
-        .send()
-        .await
-        .unwrap_err()
-        .into_service_error();
-    assert!(err.is_resource_not_found_exception(), "{err:?}");
-    let err = c
-        .subscribe_to_shard()
-        .consumer_arn(&consumer)
-        .shard_id("shardId-000000000009")
-        .starting_position(position(ShardIteratorType::Latest))
-        .send()
-        .await
-        .unwrap_err()
-        .into_service_error();
-    assert!(err.is_resource_not_found_exception(), "{err:?}");
+        // Unknown consumer and unknown shard.
+        let err = c
+            .subscribe_to_shard()
+            .consumer_arn(format!("{consumer}9"))
+            .shard_id("shardId-000000000000")
+            .starting_position(position(ShardIteratorType::Latest))
+            .send()
+            .await
+            .unwrap_err()
+            .into_service_error();
+        assert!(err.is_resource_not_found_exception(), "{err:?}");
+        let err = c
+            .subscribe_to_shard()
+            .consumer_arn(&consumer)
+            .shard_id("shardId-000000000009")
+            .starting_position(position(ShardIteratorType::Latest))
+            .send()
+            .await
+            .unwrap_err()
+            .into_service_error();
+        assert!(err.is_resource_not_found_exception(), "{err:?}");
+    }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn deregistering_the_consumer_ends_the_stream_with_an_error() {
-    let (server, _clock) = start(Config {
-        subscribe_heartbeat_ms: 50,
-        ..Config::default()
-    })
-    .await;
-    let c = client(&server.endpoint());
-    let consumer = setup(&c, 1).await;
-    let mut rx = c
-        .subscribe_to_shard()
-        .consumer_arn(&consumer)
-        .shard_id("shardId-000000000000")
-        .starting_position(position(ShardIteratorType::Latest))
-        .send()
-        .await
-        .unwrap()
-        .event_stream;
-    next_event(&mut rx).await.unwrap();
-    c.deregister_stream_consumer()
-        .consumer_arn(&consumer)
-        .send()
-        .await
-        .unwrap();
-    let ended = tokio::time::timeout(Duration::from_secs(10), async {
-        loop {
-            match rx.recv().await {
-                Ok(Some(_)) => continue,
-                Ok(None) => return "closed without error".to_string(),
-                Err(e) => return format!("{e:?}"),
+both_backends! {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn deregistering_the_consumer_ends_the_stream_with_an_error() {
+        let (server, _clock) = start(Config {
+            subscribe_heartbeat_ms: 50,
+            ..Config::default()
+        })
+        .await;
+        let c = client(&server.endpoint());
+        let consumer = setup(&c, 1).await;
+        let mut rx = c
+            .subscribe_to_shard()
+            .consumer_arn(&consumer)
+            .shard_id("shardId-000000000000")
+            .starting_position(position(ShardIteratorType::Latest))
+            .send()
+            .await
+            .unwrap()
+            .event_stream;
+        next_event(&mut rx).await.unwrap();
+        c.deregister_stream_consumer()
+            .consumer_arn(&consumer)
+            .send()
+            .await
+            .unwrap();
+        let ended = tokio::time::timeout(Duration::from_secs(10), async {
+            loop {
+                match rx.recv().await {
+                    Ok(Some(_)) => continue,
+                    Ok(None) => return "closed without error".to_string(),
+                    Err(e) => return format!("{e:?}"),
+                }
             }
-        }
-    })
-    .await
-    .expect("the stream ends");
-    assert!(ended.contains("ResourceNotFound"), "{ended}");
+        })
+        .await
+        .expect("the stream ends");
+        assert!(ended.contains("ResourceNotFound"), "{ended}");
+    }
 }
 
 /// Shutdown ends open subscriptions cleanly instead of holding their connections for the

@@ -94,8 +94,8 @@ mod trim;
 mod witness;
 
 pub use log::{
-    Catalog, CatalogChange, Chunk, NameClaim, Position, RecordIn, Run, RunOutcome, ShardLog,
-    ShardStats, StoreFuture, StreamDoc,
+    Catalog, CatalogChange, Chunk, Followed, NameClaim, Position, RecordIn, Run, RunOutcome,
+    ShardLog, ShardStats, StoreFuture, StreamDoc,
 };
 pub use sled_store::{Durability, SledOptions, SledStore, RELAXED_RESTART_GAP};
 pub use store::Store;

@@ -173,6 +173,9 @@ pub enum CatalogChange {
     Setting(String),
 }
 
+/// What [`Catalog::follow`] reports: (revision, change) in revision order.
+pub type Followed = tokio::sync::mpsc::UnboundedReceiver<(u64, Option<CatalogChange>)>;
+
 /// Stream documents, settings and ids. See the module doc for the contract.
 pub trait Catalog: Send + Sync {
     /// A fresh stream id: > 0, never returned before, never returned again.
@@ -206,6 +209,9 @@ pub trait Catalog: Send + Sync {
         expected: Option<u64>,
     ) -> StoreFuture<'_, u64>;
 
+    /// Drops the claim on `name` if `stream` still holds it (the stream is deleted).
+    fn release_name(&self, name: &str, stream: u64) -> StoreFuture<'_, ()>;
+
     /// A small named setting.
     fn setting(&self, name: &str) -> StoreFuture<'_, Option<Vec<u8>>>;
 
@@ -217,8 +223,13 @@ pub trait Catalog: Send + Sync {
     fn iterator_key(&self) -> StoreFuture<'_, [u8; 32]>;
 
     /// Changes other processes make to the catalogue, as they happen (stream documents
-    /// written before the call included); `None` for an engine only this process writes.
-    fn follow(
-        &self,
-    ) -> StoreFuture<'_, Option<tokio::sync::mpsc::UnboundedReceiver<CatalogChange>>>;
+    /// written before the call included), each with the catalogue revision it brought (a
+    /// change of no interest to the domain comes as `None`, so the revision still advances);
+    /// `None` for an engine only this process writes.
+    fn follow(&self) -> StoreFuture<'_, Option<Followed>>;
+
+    /// The catalogue's revision now: once [`Catalog::follow`] has reported this revision,
+    /// this process has seen every change made before the call. 0 for an engine only this
+    /// process writes.
+    fn sync_point(&self) -> StoreFuture<'_, u64>;
 }

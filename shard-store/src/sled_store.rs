@@ -12,8 +12,8 @@
 
 use crate::group_commit::GroupCommit;
 use crate::log::{
-    revision_conflict, Catalog, CatalogChange, Chunk, NameClaim, Position, RecordIn, Run,
-    RunOutcome, ShardLog, ShardStats, StoreFuture, StreamDoc,
+    revision_conflict, Catalog, Chunk, Followed, NameClaim, Position, RecordIn, Run, RunOutcome,
+    ShardLog, ShardStats, StoreFuture, StreamDoc,
 };
 use crate::shard_state::ShardState;
 use crate::{NewRecord, Result, ShardKey, Store, StoreError, StoredRecord, TrimReport};
@@ -416,6 +416,14 @@ impl Catalog for SledStore {
         ready(outcome)
     }
 
+    fn release_name(&self, name: &str, stream: u64) -> StoreFuture<'_, ()> {
+        let mut names = self.names();
+        if names.get(name).is_some_and(|c| c.stream == stream) {
+            names.remove(name);
+        }
+        ready(Ok(()))
+    }
+
     fn remove_stream(&self, stream: u64) -> StoreFuture<'_, ()> {
         let removed = self.store.remove_stream_meta(stream);
         if removed.is_ok() {
@@ -451,10 +459,12 @@ impl Catalog for SledStore {
         })
     }
 
-    fn follow(
-        &self,
-    ) -> StoreFuture<'_, Option<tokio::sync::mpsc::UnboundedReceiver<CatalogChange>>> {
+    fn follow(&self) -> StoreFuture<'_, Option<Followed>> {
         // This process is the store's only writer.
         ready(Ok(None))
+    }
+
+    fn sync_point(&self) -> StoreFuture<'_, u64> {
+        ready(Ok(0))
     }
 }

@@ -64,6 +64,26 @@ pub async fn dispatch(
     encoding: Encoding,
     body: &[u8],
 ) -> Result<Answer, ApiError> {
+    if op.is_data_plane() {
+        // Served from this node's view of the catalogue; a stream another node created a
+        // moment ago may not be in it yet, so a miss catches up and tries once more (nothing
+        // was written by the failed attempt).
+        match run(ctx, op, encoding, body).await {
+            Err(ApiError::ResourceNotFound(_)) => ctx.catch_up().await?,
+            other => return other,
+        }
+    } else {
+        ctx.catch_up().await?;
+    }
+    run(ctx, op, encoding, body).await
+}
+
+async fn run(
+    ctx: &Arc<Ctx>,
+    op: Operation,
+    encoding: Encoding,
+    body: &[u8],
+) -> Result<Answer, ApiError> {
     macro_rules! call {
         ($handler:path) => {{
             let input = decode(encoding, body)?;

@@ -77,6 +77,20 @@ operations!(
     UpdateStreamWarmThroughput,
 );
 
+impl Operation {
+    /// The record operations: served from a node's cached view of the streams, without
+    /// asking the catalogue first (see `api::dispatch`).
+    pub fn is_data_plane(self) -> bool {
+        matches!(
+            self,
+            Operation::PutRecord
+                | Operation::PutRecords
+                | Operation::GetRecords
+                | Operation::SubscribeToShard
+        )
+    }
+}
+
 /// The body encoding of a request, and therefore of its answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Encoding {

@@ -13,24 +13,50 @@
 use super::account::{AccountSettings, ACCOUNT_SETTINGS_KEY};
 use super::registry::parse_meta;
 use super::Registry;
-use shard_store::{CatalogChange, StreamDoc};
+use crate::error::ApiError;
+use shard_store::{CatalogChange, Followed, StreamDoc};
 use std::sync::{Arc, Weak};
-use tokio::sync::mpsc::UnboundedReceiver;
+use std::time::Duration;
+
+/// How long a request waits for this node to apply the catalogue's changes before it is
+/// served from what the node has (logged).
+const CATCH_UP_WAIT: Duration = Duration::from_secs(5);
 
 /// Applies catalogue changes until the registry is dropped or the engine stops reporting.
-pub(super) async fn follow(
-    registry: Weak<Registry>,
-    mut changes: UnboundedReceiver<CatalogChange>,
-) {
-    while let Some(change) = changes.recv().await {
+pub(super) async fn follow(registry: Weak<Registry>, mut changes: Followed) {
+    while let Some((revision, change)) = changes.recv().await {
         let Some(registry) = registry.upgrade() else {
             return;
         };
-        registry.apply(change).await;
+        if let Some(change) = change {
+            registry.apply(change).await;
+        }
+        registry
+            .applied
+            .send_if_modified(|a| std::mem::replace(a, (*a).max(revision)) < revision);
     }
 }
 
 impl Registry {
+    /// Waits until this node has applied every catalogue change made before the call, so a
+    /// request sees what any node acknowledged before it (read-your-writes across nodes).
+    /// Immediate with an engine only this process writes.
+    pub async fn catch_up(&self) -> Result<(), ApiError> {
+        let point = self.catalog.sync_point().await?;
+        if point == 0 {
+            return Ok(());
+        }
+        let mut applied = self.applied.subscribe();
+        let reached = tokio::time::timeout(CATCH_UP_WAIT, applied.wait_for(|a| *a >= point)).await;
+        if !matches!(reached, Ok(Ok(_))) {
+            tracing::warn!(
+                point,
+                "serving before the catalogue's latest changes were applied"
+            );
+        }
+        Ok(())
+    }
+
     async fn apply(self: &Arc<Self>, change: CatalogChange) {
         let _guard = self.control.lock().await;
         match change {

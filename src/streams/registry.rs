@@ -46,6 +46,8 @@ pub struct Registry {
     /// The account settings document, as last stored (changed under `control`).
     pub(super) settings: RwLock<AccountSettings>,
     pub(super) subscriptions: Subscriptions,
+    /// The highest catalogue revision this node has applied (`follow.rs`).
+    pub(super) applied: tokio::sync::watch::Sender<u64>,
 }
 
 /// Compare-and-set conflicts one metadata change retries before it gives up (each means
@@ -92,6 +94,7 @@ impl Registry {
             background: tokio::sync::Notify::new(),
             settings: RwLock::new(settings),
             subscriptions: Subscriptions::default(),
+            applied: tokio::sync::watch::Sender::new(0),
         };
         for doc in registry.catalog.load_streams().await? {
             let id = doc.stream;
@@ -399,8 +402,17 @@ impl Registry {
         .await?;
         if self.config.delete_delay_ms <= 0 {
             self.forget(stream);
+            self.release_name(stream).await;
         }
         Ok(())
+    }
+
+    /// Gives up a deleted stream's claim on its name, so the name can be created again at
+    /// once (a claim left behind is taken over after `CLAIM_GRACE_MS` anyway).
+    pub(super) async fn release_name(&self, stream: &Stream) {
+        if let Err(e) = self.catalog.release_name(&stream.name, stream.id).await {
+            tracing::warn!(stream = %stream.name, error = %e, "cannot release a deleted stream's name");
+        }
     }
 
     /// Drops a deleted stream from the registry and queues its records for removal.

@@ -38,6 +38,7 @@ impl Registry {
             .collect();
         for s in &expired {
             self.forget(s);
+            self.release_name(s).await;
         }
         for stream in self.list() {
             let (cutoff, keys) = stream.with_meta(|m| {

@@ -49,13 +49,17 @@ pub fn whole_second_clock() -> ManualClock {
 pub async fn start_with_clock(config: Config, clock: &ManualClock) -> Server {
     let mut attempts = 0;
     loop {
-        match Server::start(
-            config.clone(),
-            Arc::new(clock.clone()),
-            "127.0.0.1:0".parse().unwrap(),
-        )
-        .await
-        {
+        let started = if super::cluster::active() {
+            super::cluster::start_pair(config.clone(), clock).await
+        } else {
+            Server::start(
+                config.clone(),
+                Arc::new(clock.clone()),
+                "127.0.0.1:0".parse().unwrap(),
+            )
+            .await
+        };
+        match started {
             Ok(server) => return server,
             Err(e) if attempts < 100 && config.data_dir.is_some() => {
                 attempts += 1;
@@ -69,15 +73,19 @@ pub async fn start_with_clock(config: Config, clock: &ManualClock) -> Server {
 
 /// An SDK client for `endpoint` (e.g. [`Server::endpoint`]). Retries are disabled so that
 /// throttling-class errors (LimitExceededException) come back at once.
+///
+/// For the first node of a cluster pair, every other request goes to the second node.
 pub fn client(endpoint: &str) -> Client {
-    let conf = Builder::new()
+    let mut conf = Builder::new()
         .behavior_version_latest()
         .region(Region::new(REGION))
         .credentials_provider(Credentials::new("AKID", "SECRET", None, None, "test"))
         .retry_config(RetryConfig::disabled())
-        .endpoint_url(endpoint)
-        .build();
-    Client::from_conf(conf)
+        .endpoint_url(endpoint);
+    if let Some(peer) = super::cluster::peer_of(endpoint) {
+        conf = conf.interceptor(super::cluster::Alternate::new(endpoint.to_string(), peer));
+    }
+    Client::from_conf(conf.build())
 }
 
 /// An SDK client for an `https://` endpoint that trusts only `ca_pem` (the CA kinesd generated).

@@ -4,7 +4,9 @@
 //! others changed.
 
 use super::{is_not_found, unavailable, JetStreamStore};
-use crate::log::{revision_conflict, Catalog, CatalogChange, NameClaim, StoreFuture, StreamDoc};
+use crate::log::{
+    revision_conflict, Catalog, CatalogChange, Followed, NameClaim, StoreFuture, StreamDoc,
+};
 use crate::{Result, StoreError};
 use async_nats::jetstream::{self, kv};
 use futures_util::StreamExt;
@@ -38,6 +40,15 @@ pub(super) async fn open_bucket(
     .map_err(|e| unavailable(format!("catalogue bucket: {e}")))
 }
 
+/// One read of the bucket: succeeds once it has a leader.
+pub(super) async fn probe(kv: &kv::Store, wait: Duration) -> Result<()> {
+    match timeout(wait, kv.get(NEXT_ID)).await {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) => Err(unavailable(format!("catalogue read: {e}"))),
+        Err(_) => Err(unavailable("catalogue read: timed out")),
+    }
+}
+
 /// Setting names become KV keys: anything outside the KV key alphabet is hex-encoded.
 fn setting_key(name: &str) -> String {
     if name
@@ -54,6 +65,10 @@ fn setting_key(name: &str) -> String {
 fn name_key(name: &str) -> String {
     // Stream names are [a-zA-Z0-9_.-]: valid KV key characters as they are.
     format!("{NAME}{name}")
+}
+
+fn name_key_name(key: &str) -> &str {
+    &key[NAME.len()..]
 }
 
 impl JetStreamStore {
@@ -243,6 +258,25 @@ impl Catalog for JetStreamStore {
         })
     }
 
+    fn release_name(&self, name: &str, stream: u64) -> StoreFuture<'_, ()> {
+        let key = name_key(name);
+        Box::pin(async move {
+            match self.name_claim(name_key_name(&key)).await? {
+                Some(claim) if claim.stream == stream => {
+                    // Lost to a newer claim meanwhile: then there is nothing to release.
+                    let _ = self
+                        .bounded(
+                            "catalogue release",
+                            self.kv().delete_expect_revision(&key, Some(claim.revision)),
+                        )
+                        .await;
+                    Ok(())
+                }
+                _ => Ok(()),
+            }
+        })
+    }
+
     fn setting(&self, name: &str) -> StoreFuture<'_, Option<Vec<u8>>> {
         let key = setting_key(name);
         Box::pin(async move { Ok(self.entry(key).await?.map(|e| e.value.to_vec())) })
@@ -278,9 +312,20 @@ impl Catalog for JetStreamStore {
         })
     }
 
-    fn follow(
-        &self,
-    ) -> StoreFuture<'_, Option<tokio::sync::mpsc::UnboundedReceiver<CatalogChange>>> {
+    fn sync_point(&self) -> StoreFuture<'_, u64> {
+        Box::pin(async move {
+            let stream = self
+                .inner
+                .js
+                .get_stream_no_info(&self.kv().stream_name)
+                .await
+                .map_err(|e| unavailable(format!("catalogue stream: {e}")))?;
+            let info = self.bounded("catalogue info", stream.get_info()).await?;
+            Ok(info.state.last_sequence)
+        })
+    }
+
+    fn follow(&self) -> StoreFuture<'_, Option<Followed>> {
         Box::pin(async move {
             let mut watch = self
                 .bounded("catalogue watch", self.kv().watch_all())
@@ -293,21 +338,22 @@ impl Catalog for JetStreamStore {
                         // item is skipped and the documents' revisions sort out the rest.
                         continue;
                     };
+                    let revision = entry.revision;
                     let change = if let Some(id) = entry.key.strip_prefix(STREAM) {
-                        let Ok(id) = id.parse() else { continue };
-                        match entry.operation {
-                            kv::Operation::Put => match JetStreamStore::doc(entry) {
-                                Some(doc) => CatalogChange::Stream(doc),
-                                None => continue,
-                            },
-                            _ => CatalogChange::Removed(id),
+                        match (id.parse(), entry.operation) {
+                            (Ok(_), kv::Operation::Put) => {
+                                JetStreamStore::doc(entry).map(CatalogChange::Stream)
+                            }
+                            (Ok(id), _) => Some(CatalogChange::Removed(id)),
+                            (Err(_), _) => None,
                         }
-                    } else if let Some(name) = entry.key.strip_prefix(SETTING) {
-                        CatalogChange::Setting(name.to_string())
                     } else {
-                        continue;
+                        entry
+                            .key
+                            .strip_prefix(SETTING)
+                            .map(|name| CatalogChange::Setting(name.to_string()))
                     };
-                    if tx.send(change).is_err() {
+                    if tx.send((revision, change)).is_err() {
                         return;
                     }
                 }

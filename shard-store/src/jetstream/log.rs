@@ -3,7 +3,7 @@
 //! any replica (falling back to the leader for one a replica does not have yet).
 
 use super::codec::{self, MAX_RECORDS_PER_MESSAGE};
-use super::{is_not_found, locked, unavailable, Inner, JetStreamStore};
+use super::{is_not_found, locked, tombstone, unavailable, Inner, JetStreamStore};
 use crate::log::{Chunk, Position, RunOutcome, ShardLog, ShardStats, StoreFuture};
 use crate::{Result, Run, ShardKey, StoreError, StoredRecord, TrimReport};
 use async_nats::jetstream::stream::DirectGetErrorKind;
@@ -174,23 +174,34 @@ impl Inner {
     /// record was ever written to it.
     pub(super) async fn set_closed(&self, key: ShardKey, closed: bool) -> Result<()> {
         let config = self.shard_config(key, closed);
-        match timeout(
-            self.options.call_timeout,
-            self.js.update_stream(config.clone()),
-        )
-        .await
-        {
-            Ok(Ok(_)) => Ok(()),
-            Ok(Err(e)) if is_not_found(&e) => {
-                match timeout(self.options.call_timeout, self.js.create_stream(config)).await {
-                    Ok(Ok(_)) => Ok(()),
-                    Ok(Err(e)) => Err(unavailable(e)),
-                    Err(_) => Err(unavailable("stream create timed out")),
-                }
+        // A writer may create the stream between a failed update and our create: try again.
+        for _ in 0..5 {
+            let updated = timeout(
+                self.options.call_timeout,
+                self.js.update_stream(config.clone()),
+            )
+            .await;
+            match updated {
+                Ok(Ok(_)) => return Ok(()),
+                Ok(Err(e)) if is_not_found(&e) => {}
+                Ok(Err(e)) => return Err(unavailable(e)),
+                Err(_) => return Err(unavailable("stream update timed out")),
             }
-            Ok(Err(e)) => Err(unavailable(e)),
-            Err(_) => Err(unavailable("stream update timed out")),
+            let created = timeout(
+                self.options.call_timeout,
+                self.js.create_stream(config.clone()),
+            )
+            .await;
+            match created {
+                Ok(Ok(_)) => return Ok(()),
+                Ok(Err(e)) if e.to_string().contains("already in use") => {}
+                Ok(Err(e)) => return Err(unavailable(e)),
+                Err(_) => return Err(unavailable("stream create timed out")),
+            }
         }
+        Err(unavailable(
+            "the shard's stream kept changing while it was closed",
+        ))
     }
 
     async fn trim(&self, key: ShardKey, cutoff_ms: i64, max: usize) -> Result<TrimReport> {
@@ -238,6 +249,30 @@ impl Inner {
     }
 
     async fn delete_stream(&self, stream: u64) -> Result<TrimReport> {
+        // The tombstone first, so no writer re-creates a shard stream once it is deleted...
+        let marked = timeout(
+            self.options.call_timeout,
+            self.kv.put(tombstone(stream), bytes::Bytes::new()),
+        )
+        .await;
+        match marked {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => return Err(unavailable(e)),
+            Err(_) => return Err(unavailable("tombstone write timed out")),
+        }
+        // ...and a second pass for one created between its check and the tombstone.
+        for _ in 0..2 {
+            self.delete_shard_streams(stream).await?;
+        }
+        locked(&self.writers).retain(|k, _| k.stream != stream);
+        locked(&self.tips).retain(|k, _| k.stream != stream);
+        Ok(TrimReport {
+            removed: 0,
+            done: true,
+        })
+    }
+
+    async fn delete_shard_streams(&self, stream: u64) -> Result<()> {
         let prefix = format!("{}_{}_", self.ns(), stream);
         let mut names = self.js.stream_names();
         let mut doomed = Vec::new();
@@ -250,23 +285,16 @@ impl Inner {
                 Err(_) => return Err(unavailable("listing streams timed out")),
             }
         }
-        let mut removed = 0;
         for name in doomed {
             let gone = timeout(self.options.call_timeout, self.js.delete_stream(&name)).await;
             match gone {
-                Ok(Ok(_)) => removed += 1,
+                Ok(Ok(_)) => {}
                 Ok(Err(e)) if is_not_found(&e) => {}
                 Ok(Err(e)) => return Err(unavailable(e)),
                 Err(_) => return Err(unavailable("stream delete timed out")),
             }
         }
-        locked(&self.writers).retain(|k, _| k.stream != stream);
-        locked(&self.tips).retain(|k, _| k.stream != stream);
-        let _ = removed;
-        Ok(TrimReport {
-            removed: 0,
-            done: true,
-        })
+        Ok(())
     }
 
     async fn stats(&self, key: ShardKey) -> Result<ShardStats> {

@@ -11,7 +11,8 @@
 //! - `ns.tip.<id>.<s>` (core NATS, not stored): the writer announces each new tip there after
 //!   the acknowledgement, waking SubscribeToShard on every node.
 //! - KV bucket `ns_catalog`: `stream.<id>` (documents, revision = KV revision), `name.<name>`
-//!   (which stream holds a name), `setting.<name>`, `next-stream-id`.
+//!   (which stream holds a name), `setting.<name>`, `next-stream-id`, `deleted.<id>` (a
+//!   deleted stream's tombstone: writers never re-create its shards).
 //!
 //! # Durability and visibility
 //! An append resolves once JetStream has acknowledged the message, that is once a quorum of
@@ -138,11 +139,27 @@ impl JetStreamStore {
             }
         };
         let info = client.server_info();
-        let servers = 1 + info.connect_urls.len();
+        // The server lists every cluster member's client URL, its own included.
+        let servers = info.connect_urls.len().max(1);
         let replicas = options.replicas.unwrap_or(if servers >= 3 { 3 } else { 1 });
         let mut js = jetstream::new(client.clone());
         js.set_timeout(options.call_timeout);
-        let kv = catalog::open_bucket(&js, &options.namespace, replicas).await?;
+        // A cluster just started may have no JetStream leader yet, and a bucket just created
+        // answers reads only once its own leader is elected: wait for both.
+        let kv = loop {
+            match catalog::open_bucket(&js, &options.namespace, replicas).await {
+                Ok(kv) => match catalog::probe(&kv, options.call_timeout).await {
+                    Ok(()) => break kv,
+                    Err(e) => {
+                        tracing::warn!(%urls, error = %e, "the catalogue is not readable yet; retrying in 1 s")
+                    }
+                },
+                Err(e) => {
+                    tracing::warn!(%urls, error = %e, "JetStream is not ready; retrying in 1 s")
+                }
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        };
         let node: String = {
             use rand::Rng;
             let n: u64 = rand::thread_rng().gen();
@@ -234,6 +251,12 @@ impl Inner {
             .await
             .map_err(|e| StoreError::Io(format!("shard stream name: {e}")))
     }
+}
+
+/// The catalogue key marking a stream whose records are being deleted: a writer never
+/// creates a shard stream for it again.
+fn tombstone(stream: u64) -> String {
+    format!("deleted.{stream}")
 }
 
 /// Stream metadata key marking a closed shard.

@@ -12,7 +12,7 @@
 //! - Arrival times never decrease among this node's messages to a shard.
 
 use super::codec::{self, HEADER_BYTES, MAX_RECORDS_PER_MESSAGE};
-use super::{is_not_found, unavailable, Inner, CLOSED_MARK};
+use super::{is_not_found, tombstone, unavailable, Inner, CLOSED_MARK};
 use crate::log::{Position, RunOutcome};
 use crate::{Result, Run, ShardKey, StoreError};
 use async_nats::jetstream::context::PublishErrorKind;
@@ -39,6 +39,9 @@ struct Job {
 enum Published {
     At(u64),
     Closed,
+    /// The stream was deleted: nothing is stored, as the `ShardLog` contract has it for
+    /// appends that race a deletion.
+    Dropped,
 }
 
 /// What the cluster says of a shard's stream.
@@ -94,6 +97,15 @@ impl Inner {
             .await;
     }
 
+    /// Whether the stream's deletion has begun (its tombstone is in the catalogue).
+    pub(super) async fn stream_deleted(&self, stream: u64) -> Result<bool> {
+        match timeout(self.options.call_timeout, self.kv.get(tombstone(stream))).await {
+            Ok(Ok(found)) => Ok(found.is_some()),
+            Ok(Err(e)) => Err(unavailable(e)),
+            Err(_) => Err(unavailable("catalogue read timed out")),
+        }
+    }
+
     async fn shard_state(&self, key: ShardKey) -> Result<ShardState> {
         let stream = self.shard_stream(key).await?;
         match timeout(self.options.call_timeout, stream.get_info()).await {
@@ -139,6 +151,9 @@ impl Inner {
                 Ok(Err(e)) if e.kind() == PublishErrorKind::StreamNotFound => {
                     match self.shard_state(key).await {
                         Ok(ShardState::Closed) => return Ok(Published::Closed),
+                        Ok(ShardState::Missing) if self.stream_deleted(key.stream).await? => {
+                            return Ok(Published::Dropped)
+                        }
                         Ok(ShardState::Missing) => {
                             // The shard's first write: create its stream (another node may
                             // race us; either creation serves).
@@ -242,6 +257,17 @@ async fn run_writer(inner: Arc<Inner>, key: ShardKey, mut rx: mpsc::UnboundedRec
             Ok(Published::Closed) => {
                 closed = true;
                 answer_closed(jobs);
+            }
+            Ok(Published::Dropped) => {
+                let mut index = 0;
+                for job in jobs {
+                    let first = codec::position(1, index);
+                    index += job.run.records.len();
+                    let _ = job.reply.send(Ok(RunOutcome::Appended {
+                        first,
+                        arrival_ms: arrival,
+                    }));
+                }
             }
             Err(e) => {
                 for job in jobs {
