@@ -165,54 +165,56 @@ both_backends! {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn takeover_within_five_seconds_is_refused_then_allowed_and_streams_expire() {
-    let (server, clock) = start(Config {
-        subscribe_heartbeat_ms: 100,
-        ..Config::default()
-    })
-    .await;
-    let c = client(&server.endpoint());
-    let consumer = setup(&c, 1).await;
-    let subscribe = || {
-        c.subscribe_to_shard()
-            .consumer_arn(&consumer)
-            .shard_id("shardId-000000000000")
-            .starting_position(position(ShardIteratorType::Latest))
-            .send()
-    };
-    let mut first = subscribe().await.unwrap().event_stream;
-    next_event(&mut first).await.unwrap();
-    let err = subscribe().await.unwrap_err().into_service_error();
-    assert!(err.is_resource_in_use_exception(), "{err:?}");
-    clock.advance_ms(5_000);
-    let mut second = subscribe().await.unwrap().event_stream;
-    next_event(&mut second).await.unwrap();
-    // The first stream ends with a ResourceInUseException frame.
-    let ended = loop {
-        match tokio::time::timeout(Duration::from_secs(10), first.recv())
-            .await
-            .unwrap()
-        {
-            Ok(Some(_)) => continue,
-            Ok(None) => break "closed".to_string(),
-            Err(e) => break format!("{e:?}"),
-        }
-    };
-    assert!(ended.contains("ResourceInUse"), "{ended}");
-    // Five minutes later (by the clock) the second stream ends by itself.
-    clock.advance_ms(300_000);
-    let end = tokio::time::timeout(Duration::from_secs(10), async {
-        loop {
-            match second.recv().await {
+both_backends! {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn takeover_within_five_seconds_is_refused_then_allowed_and_streams_expire() {
+        let (server, clock) = start(Config {
+            subscribe_heartbeat_ms: 100,
+            ..Config::default()
+        })
+        .await;
+        let c = client(&server.endpoint());
+        let consumer = setup(&c, 1).await;
+        let subscribe = || {
+            c.subscribe_to_shard()
+                .consumer_arn(&consumer)
+                .shard_id("shardId-000000000000")
+                .starting_position(position(ShardIteratorType::Latest))
+                .send()
+        };
+        let mut first = subscribe().await.unwrap().event_stream;
+        next_event(&mut first).await.unwrap();
+        let err = subscribe().await.unwrap_err().into_service_error();
+        assert!(err.is_resource_in_use_exception(), "{err:?}");
+        clock.advance_ms(5_000);
+        let mut second = subscribe().await.unwrap().event_stream;
+        next_event(&mut second).await.unwrap();
+        // The first stream ends with a ResourceInUseException frame.
+        let ended = loop {
+            match tokio::time::timeout(Duration::from_secs(10), first.recv())
+                .await
+                .unwrap()
+            {
                 Ok(Some(_)) => continue,
-                other => return other.map(|_| ()),
+                Ok(None) => break "closed".to_string(),
+                Err(e) => break format!("{e:?}"),
             }
-        }
-    })
-    .await
-    .expect("stream ends after five minutes");
-    assert!(end.is_ok(), "{end:?}");
+        };
+        assert!(ended.contains("ResourceInUse"), "{ended}");
+        // Five minutes later (by the clock) the second stream ends by itself.
+        clock.advance_ms(300_000);
+        let end = tokio::time::timeout(Duration::from_secs(10), async {
+            loop {
+                match second.recv().await {
+                    Ok(Some(_)) => continue,
+                    other => return other.map(|_| ()),
+                }
+            }
+        })
+        .await
+        .expect("stream ends after five minutes");
+        assert!(end.is_ok(), "{end:?}");
+    }
 }
 
 both_backends! {

@@ -94,7 +94,7 @@ mod trim;
 mod witness;
 
 pub use log::{
-    Catalog, CatalogChange, Chunk, Followed, NameClaim, Position, RecordIn, Run, RunOutcome,
+    Catalog, CatalogChange, Chunk, Followed, Lease, NameClaim, Position, RecordIn, Run, RunOutcome,
     ShardLog, ShardStats, StoreFuture, StreamDoc,
 };
 pub use sled_store::{Durability, SledOptions, SledStore, RELAXED_RESTART_GAP};

@@ -162,6 +162,16 @@ pub struct NameClaim {
     pub revision: u64,
 }
 
+/// A subscription lease as the catalogue holds it (see [`Catalog::put_lease`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Lease {
+    /// The subscription holding it (ids unique across processes).
+    pub holder: u64,
+    pub started_ms: i64,
+    /// What a compare-and-set replacing the lease must name.
+    pub revision: u64,
+}
+
 /// A change to the catalogue, as [`Catalog::follow`] reports it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum CatalogChange {
@@ -171,6 +181,8 @@ pub enum CatalogChange {
     Removed(u64),
     /// A setting was written.
     Setting(String),
+    /// A subscription lease was taken (`Some(holder)`) or given back (`None`).
+    Lease { key: String, holder: Option<u64> },
 }
 
 /// What [`Catalog::follow`] reports: (revision, change) in revision order.
@@ -211,6 +223,22 @@ pub trait Catalog: Send + Sync {
 
     /// Drops the claim on `name` if `stream` still holds it (the stream is deleted).
     fn release_name(&self, name: &str, stream: u64) -> StoreFuture<'_, ()>;
+
+    /// The subscription lease `key` (consumer and shard), if held.
+    fn lease(&self, key: &str) -> StoreFuture<'_, Option<Lease>>;
+
+    /// Gives lease `key` to `holder` if it is at revision `expected` (`None`: not held);
+    /// otherwise fails with [`StoreError::Conflict`]. Returns the new revision.
+    fn put_lease(
+        &self,
+        key: &str,
+        holder: u64,
+        started_ms: i64,
+        expected: Option<u64>,
+    ) -> StoreFuture<'_, u64>;
+
+    /// Gives lease `key` back if `holder` still holds it.
+    fn drop_lease(&self, key: &str, holder: u64) -> StoreFuture<'_, ()>;
 
     /// A small named setting.
     fn setting(&self, name: &str) -> StoreFuture<'_, Option<Vec<u8>>>;

@@ -12,8 +12,8 @@
 
 use crate::group_commit::GroupCommit;
 use crate::log::{
-    revision_conflict, Catalog, Chunk, Followed, NameClaim, Position, RecordIn, Run, RunOutcome,
-    ShardLog, ShardStats, StoreFuture, StreamDoc,
+    revision_conflict, Catalog, Chunk, Followed, Lease, NameClaim, Position, RecordIn, Run,
+    RunOutcome, ShardLog, ShardStats, StoreFuture, StreamDoc,
 };
 use crate::shard_state::ShardState;
 use crate::{NewRecord, Result, ShardKey, Store, StoreError, StoredRecord, TrimReport};
@@ -68,6 +68,13 @@ pub struct SledStore {
     /// Name claims. Kept in memory only: one process owns a sled store, and its registry
     /// knows every live stream's name after a restart; claims arbitrate between nodes.
     names: Mutex<HashMap<String, NameClaim>>,
+    /// Subscription leases, in memory for the same reason.
+    leases: Mutex<HashMap<String, Lease>>,
+}
+
+fn locked<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Maps changed by single inserts and removes: poison cannot leave one half changed.
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl std::fmt::Debug for SledStore {
@@ -98,6 +105,7 @@ impl SledStore {
             revisions: Mutex::new(HashMap::new()),
             iterator_key: tokio::sync::Mutex::new(()),
             names: Mutex::default(),
+            leases: Mutex::default(),
         }))
     }
 
@@ -107,8 +115,7 @@ impl SledStore {
     }
 
     fn names(&self) -> MutexGuard<'_, HashMap<String, NameClaim>> {
-        // Entries are inserted whole: poison cannot leave the map half changed.
-        self.names.lock().unwrap_or_else(|p| p.into_inner())
+        locked(&self.names)
     }
 
     fn revisions(&self) -> MutexGuard<'_, HashMap<u64, u64>> {
@@ -414,6 +421,44 @@ impl Catalog for SledStore {
             )))
         };
         ready(outcome)
+    }
+
+    fn lease(&self, key: &str) -> StoreFuture<'_, Option<Lease>> {
+        ready(Ok(locked(&self.leases).get(key).copied()))
+    }
+
+    fn put_lease(
+        &self,
+        key: &str,
+        holder: u64,
+        started_ms: i64,
+        expected: Option<u64>,
+    ) -> StoreFuture<'_, u64> {
+        let mut leases = locked(&self.leases);
+        let current = leases.get(key).map(|l| l.revision);
+        let outcome = if current == expected {
+            let revision = current.unwrap_or(0) + 1;
+            leases.insert(
+                key.to_string(),
+                Lease {
+                    holder,
+                    started_ms,
+                    revision,
+                },
+            );
+            Ok(revision)
+        } else {
+            Err(StoreError::Conflict(format!("lease {key} changed")))
+        };
+        ready(outcome)
+    }
+
+    fn drop_lease(&self, key: &str, holder: u64) -> StoreFuture<'_, ()> {
+        let mut leases = locked(&self.leases);
+        if leases.get(key).is_some_and(|l| l.holder == holder) {
+            leases.remove(key);
+        }
+        ready(Ok(()))
     }
 
     fn release_name(&self, name: &str, stream: u64) -> StoreFuture<'_, ()> {

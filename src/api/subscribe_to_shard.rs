@@ -48,9 +48,7 @@ pub async fn start(
         "SubscribeToShard",
     )
     .await?;
-    let claim = ctx
-        .subscriptions()
-        .claim(ctx.now(), &consumer_arn, shard.index)?;
+    let claim = ctx.claim_subscription(&consumer_arn, shard.index).await?;
     // A small buffer: the task reads ahead at most a couple of events.
     let (tx, rx) = mpsc::channel(2);
     tokio::spawn(async move {
@@ -63,8 +61,8 @@ pub async fn start(
             tx,
         };
         sub.run(position, &claim).await;
-        ctx.subscriptions()
-            .release(&consumer_arn, sub.shard.index, &claim);
+        ctx.release_subscription(&consumer_arn, sub.shard.index, &claim)
+            .await;
     });
     Ok(rx)
 }

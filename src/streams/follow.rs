@@ -73,6 +73,11 @@ impl Registry {
                 }
             }
             CatalogChange::Setting(_) => {}
+            CatalogChange::Lease {
+                key,
+                holder: Some(holder),
+            } => self.subscriptions.taken_elsewhere(&key, holder),
+            CatalogChange::Lease { holder: None, .. } => {}
         }
     }
 

@@ -80,6 +80,11 @@ impl Registry {
         config: Config,
         clock: SharedClock,
     ) -> Result<Arc<Registry>, StoreError> {
+        // Following starts before anything is read, so no change falls between the reads and
+        // the first change reported; what the reads see is at least the catalogue's revision
+        // taken now.
+        let changes = storage.catalog.follow().await?;
+        let revision_read = storage.catalog.sync_point().await?;
         let signer = Signer::new(storage.catalog.iterator_key().await?);
         let settings = AccountSettings::load(storage.catalog.as_ref()).await?;
         let registry = Registry {
@@ -94,7 +99,7 @@ impl Registry {
             background: tokio::sync::Notify::new(),
             settings: RwLock::new(settings),
             subscriptions: Subscriptions::default(),
-            applied: tokio::sync::watch::Sender::new(0),
+            applied: tokio::sync::watch::Sender::new(revision_read),
         };
         for doc in registry.catalog.load_streams().await? {
             let id = doc.stream;
@@ -108,7 +113,7 @@ impl Registry {
             registry.streams_mut().insert(stream.name.clone(), stream);
         }
         let registry = Arc::new(registry);
-        if let Some(changes) = registry.catalog.follow().await? {
+        if let Some(changes) = changes {
             tokio::spawn(super::follow::follow(Arc::downgrade(&registry), changes));
         }
         Ok(registry)

@@ -8,10 +8,16 @@
 //! On shutdown every subscription is ended ([`Subscriptions::end_all`]): the event stream
 //! finishes cleanly, as it does after five minutes, and the client subscribes again elsewhere.
 //!
+//! Across nodes sharing a catalogue (cluster mode) the same rules hold through the catalogue's
+//! lease of each slot (`Registry::claim_subscription`): a node refuses a subscription while
+//! another node's is recent, and a node whose lease another node took ends its subscription
+//! (`taken_elsewhere`, from the catalogue's changes).
+//!
 //! Invariant: a lease is removed only by the subscription that holds it (matched by id), so a
 //! subscription ending after it was taken over never removes its successor's lease.
 
 use crate::error::ApiError;
+use shard_store::StoreError;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -27,6 +33,14 @@ struct Lease {
     id: u64,
     started_ms: i64,
     cancel: Arc<Notify>,
+    /// Its key in the catalogue (see [`lease_key`]).
+    key: String,
+}
+
+/// The catalogue's name for the (consumer, shard) slot: consumer ARNs hold characters a
+/// key may not, so the ARN is hashed.
+pub fn lease_key(consumer_arn: &str, shard: u32) -> String {
+    format!("{:x}.{shard}", md5::compute(consumer_arn))
 }
 
 /// What a subscription holds while it runs.
@@ -52,7 +66,9 @@ impl Default for Subscriptions {
     fn default() -> Self {
         Subscriptions {
             leases: Mutex::default(),
-            next_id: AtomicU64::new(0),
+            // Ids name subscriptions in a shared catalogue too: random, so that two nodes'
+            // ids never meet.
+            next_id: AtomicU64::new(rand::random::<u64>() >> 1),
             ending: watch::Sender::new(false),
         }
     }
@@ -92,9 +108,22 @@ impl Subscriptions {
                 id: claim.id,
                 started_ms: now,
                 cancel: claim.cancel.clone(),
+                key: lease_key(consumer_arn, shard),
             },
         );
         Ok(claim)
+    }
+
+    /// Another node's subscription took the catalogue's lease `key`: the one here ends.
+    pub fn taken_elsewhere(&self, key: &str, holder: u64) {
+        let mut leases = self.leases_locked();
+        leases.retain(|_, lease| {
+            let lost = lease.key == key && lease.id != holder;
+            if lost {
+                lease.cancel.notify_one();
+            }
+            !lost
+        });
     }
 
     /// Ends every subscription, now and from now on (the server is stopping).
@@ -102,12 +131,76 @@ impl Subscriptions {
         self.ending.send_replace(true);
     }
 
-    /// Gives the slot back when a subscription ends, unless a newer one has taken it.
-    pub fn release(&self, consumer_arn: &str, shard: u32, claim: &Claim) {
+    /// Gives the slot back when a subscription ends, unless a newer one has taken it;
+    /// returns whether it did.
+    pub fn release(&self, consumer_arn: &str, shard: u32, claim: &Claim) -> bool {
         let mut leases = self.leases_locked();
         let key = (consumer_arn.to_string(), shard);
-        if leases.get(&key).is_some_and(|l| l.id == claim.id) {
+        let held = leases.get(&key).is_some_and(|l| l.id == claim.id);
+        if held {
             leases.remove(&key);
+        }
+        held
+    }
+}
+
+impl super::Registry {
+    /// Claims the (consumer, shard) slot for a new subscription: here (`Subscriptions`) and
+    /// in the catalogue, where another node's recent subscription refuses it and an older
+    /// one is taken over.
+    pub async fn claim_subscription(
+        &self,
+        consumer_arn: &str,
+        shard: u32,
+    ) -> Result<Claim, ApiError> {
+        let now = self.now();
+        let claim = self.subscriptions.claim(now, consumer_arn, shard)?;
+        let key = lease_key(consumer_arn, shard);
+        let refused = || {
+            ApiError::ResourceInUse(format!(
+                "Another active subscription exists for this consumer: {consumer_arn}"
+            ))
+        };
+        let taken = async {
+            // A conflict means the lease changed between the read and the write (given back,
+            // or taken by another node): read it again and decide anew.
+            for _ in 0..3 {
+                let current = self.catalog.lease(&key).await?;
+                if let Some(l) = current {
+                    if l.holder != claim.id && now - l.started_ms < TAKEOVER_MS {
+                        return Err(refused());
+                    }
+                }
+                let put = self
+                    .catalog
+                    .put_lease(&key, claim.id, now, current.map(|l| l.revision))
+                    .await;
+                match put {
+                    Ok(_) => return Ok(()),
+                    Err(StoreError::Conflict(_)) => continue,
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            Err(refused())
+        };
+        match taken.await {
+            Ok(()) => Ok(claim),
+            Err(e) => {
+                self.subscriptions.release(consumer_arn, shard, &claim);
+                Err(e)
+            }
+        }
+    }
+
+    /// Gives the slot back when a subscription ends, here and in the catalogue.
+    pub async fn release_subscription(&self, consumer_arn: &str, shard: u32, claim: &Claim) {
+        if !self.subscriptions.release(consumer_arn, shard, claim) {
+            // Taken over: the new holder has (or is taking) the catalogue's lease.
+            return;
+        }
+        let key = lease_key(consumer_arn, shard);
+        if let Err(e) = self.catalog.drop_lease(&key, claim.id).await {
+            tracing::warn!(error = %e, "cannot give a subscription lease back");
         }
     }
 }

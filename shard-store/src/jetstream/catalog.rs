@@ -5,7 +5,7 @@
 
 use super::{is_not_found, unavailable, JetStreamStore};
 use crate::log::{
-    revision_conflict, Catalog, CatalogChange, Followed, NameClaim, StoreFuture, StreamDoc,
+    revision_conflict, Catalog, CatalogChange, Followed, Lease, NameClaim, StoreFuture, StreamDoc,
 };
 use crate::{Result, StoreError};
 use async_nats::jetstream::{self, kv};
@@ -19,6 +19,7 @@ const NAME: &str = "name.";
 const SETTING: &str = "setting.";
 const NEXT_ID: &str = "next-stream-id";
 const ITERATOR_KEY: &str = "iterator-key";
+const LEASE: &str = "lease.";
 
 pub(super) async fn open_bucket(
     js: &jetstream::Context,
@@ -258,6 +259,71 @@ impl Catalog for JetStreamStore {
         })
     }
 
+    fn lease(&self, key: &str) -> StoreFuture<'_, Option<Lease>> {
+        let key = format!("{LEASE}{key}");
+        Box::pin(async move {
+            let Some(entry) = self.entry(key.clone()).await? else {
+                return Ok(None);
+            };
+            let raw: [u8; 16] =
+                entry.value.as_ref().try_into().map_err(|_| {
+                    StoreError::Corrupt(format!("{key}: {} bytes", entry.value.len()))
+                })?;
+            Ok(Some(Lease {
+                holder: u64::from_be_bytes(raw[..8].try_into().expect("8 bytes")),
+                started_ms: i64::from_be_bytes(raw[8..].try_into().expect("8 bytes")),
+                revision: entry.revision,
+            }))
+        })
+    }
+
+    fn put_lease(
+        &self,
+        key: &str,
+        holder: u64,
+        started_ms: i64,
+        expected: Option<u64>,
+    ) -> StoreFuture<'_, u64> {
+        let key = format!("{LEASE}{key}");
+        let mut value = holder.to_be_bytes().to_vec();
+        value.extend_from_slice(&started_ms.to_be_bytes());
+        Box::pin(async move {
+            let expected = match expected {
+                Some(r) => Some(r),
+                // A lease given back leaves a delete marker: replace it by its revision.
+                None => match self
+                    .bounded("catalogue read", self.kv().entry(key.clone()))
+                    .await?
+                {
+                    Some(e) if e.operation != kv::Operation::Put => Some(e.revision),
+                    _ => None,
+                },
+            };
+            self.compare_and_set(&key, expected, value)
+                .await
+                .map_err(|e| e.unwrap_or_else(|| StoreError::Conflict(format!("{key} changed"))))
+        })
+    }
+
+    fn drop_lease(&self, key: &str, holder: u64) -> StoreFuture<'_, ()> {
+        let key = format!("{LEASE}{key}");
+        Box::pin(async move {
+            let Some(entry) = self.entry(key.clone()).await? else {
+                return Ok(());
+            };
+            if entry.value.get(..8) == Some(&holder.to_be_bytes()[..]) {
+                // Taken over meanwhile: then the newer holder keeps it.
+                let _ = self
+                    .bounded(
+                        "catalogue release",
+                        self.kv().delete_expect_revision(&key, Some(entry.revision)),
+                    )
+                    .await;
+            }
+            Ok(())
+        })
+    }
+
     fn release_name(&self, name: &str, stream: u64) -> StoreFuture<'_, ()> {
         let key = name_key(name);
         Box::pin(async move {
@@ -347,6 +413,21 @@ impl Catalog for JetStreamStore {
                             (Ok(id), _) => Some(CatalogChange::Removed(id)),
                             (Err(_), _) => None,
                         }
+                    } else if let Some(key) = entry.key.strip_prefix(LEASE) {
+                        let holder = (entry.operation == kv::Operation::Put)
+                            .then(|| {
+                                entry
+                                    .value
+                                    .get(..8)?
+                                    .try_into()
+                                    .ok()
+                                    .map(u64::from_be_bytes)
+                            })
+                            .flatten();
+                        Some(CatalogChange::Lease {
+                            key: key.to_string(),
+                            holder,
+                        })
                     } else {
                         entry
                             .key
