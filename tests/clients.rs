@@ -3,8 +3,9 @@
 //! - `scripts/js_smoke.mjs` (AWS SDK for JavaScript v3: h2c prior knowledge for every call,
 //!   GOAWAY right after the response headers, SubscribeToShard over h2c).
 //!
-//! Each script runs twice against the same server: on `http://` and on `https://` (the same
-//! port; the client trusts the CA the in-memory server writes to the temp dir). Each test
+//! Each script runs against the same server on `http://` and on `https://` (the same port; the
+//! client trusts the CA the in-memory server writes to the temp dir), then against two nodes
+//! over NATS behind a proxy that alternates connections between them. Each test
 //! skips, with a printed reason, when its client is not installed, and fails instead under
 //! `KINESD_REQUIRE_CLIENTS=1`, which CI (`.ci/run`) sets; CI installs them: boto3 with pip, the JS SDK with
 //! `npm install --prefix target/js-client @aws-sdk/client-kinesis @smithy/node-http-handler`.
@@ -29,6 +30,11 @@ fn run_client(name: &str, command: impl Fn(Option<&Path>) -> Command, summary_pr
     match &server.https {
         Some((endpoint, ca)) => runs.push((endpoint.clone(), Some(ca.clone()))),
         None => eprintln!("note: kinesd announced no TLS endpoint; {name} runs on http:// only"),
+    }
+    // And against two nodes over NATS, each new connection going to the other node.
+    let cluster = common::cluster::spawn_processes(&["--in-memory"]);
+    if let Some(cluster) = &cluster {
+        runs.push((cluster.endpoint.clone(), None));
     }
     for (endpoint, ca) in runs {
         let mut cmd = command(ca.as_deref());

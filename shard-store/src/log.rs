@@ -237,9 +237,6 @@ pub trait Catalog: Send + Sync {
         expected: Option<u64>,
     ) -> StoreFuture<'_, u64>;
 
-    /// Gives lease `key` back if `holder` still holds it.
-    fn drop_lease(&self, key: &str, holder: u64) -> StoreFuture<'_, ()>;
-
     /// A small named setting.
     fn setting(&self, name: &str) -> StoreFuture<'_, Option<Vec<u8>>>;
 

@@ -453,14 +453,6 @@ impl Catalog for SledStore {
         ready(outcome)
     }
 
-    fn drop_lease(&self, key: &str, holder: u64) -> StoreFuture<'_, ()> {
-        let mut leases = locked(&self.leases);
-        if leases.get(key).is_some_and(|l| l.holder == holder) {
-            leases.remove(key);
-        }
-        ready(Ok(()))
-    }
-
     fn release_name(&self, name: &str, stream: u64) -> StoreFuture<'_, ()> {
         let mut names = self.names();
         if names.get(name).is_some_and(|c| c.stream == stream) {

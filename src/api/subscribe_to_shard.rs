@@ -60,9 +60,9 @@ pub async fn start(
             consumer_arn: consumer_arn.clone(),
             tx,
         };
+        // The lease stays: the next subscription within five seconds of this one's start is
+        // refused even once this one has ended.
         sub.run(position, &claim).await;
-        ctx.release_subscription(&consumer_arn, sub.shard.index, &claim)
-            .await;
     });
     Ok(rx)
 }

@@ -1,8 +1,9 @@
 //! SubscribeToShard's leases: at most one live subscription per (consumer, shard).
 //!
-//! Rules (AWS's): a new subscription for a (consumer, shard) whose current one started less
-//! than [`TAKEOVER_MS`] ago is refused with ResourceInUseException; a later one takes over, and
-//! the one it replaces ends with a ResourceInUseException frame. A subscription lasts at most
+//! Rules (AWS's): a new subscription for a (consumer, shard) whose last one started less than
+//! [`TAKEOVER_MS`] ago is refused with ResourceInUseException, whether or not that one has
+//! ended; a later one takes over, and the one it replaces, if still running, ends with a
+//! ResourceInUseException frame. So a lease is never given back: it is replaced. A subscription lasts at most
 //! [`SUBSCRIPTION_MS`] by the injected clock.
 //!
 //! On shutdown every subscription is ended ([`Subscriptions::end_all`]): the event stream
@@ -13,8 +14,8 @@
 //! another node's is recent, and a node whose lease another node took ends its subscription
 //! (`taken_elsewhere`, from the catalogue's changes).
 //!
-//! Invariant: a lease is removed only by the subscription that holds it (matched by id), so a
-//! subscription ending after it was taken over never removes its successor's lease.
+//! Invariant: a lease is removed only when its claim is withdrawn before the subscription
+//! started (matched by id), never by another subscription's end.
 
 use crate::error::ApiError;
 use shard_store::StoreError;
@@ -131,16 +132,14 @@ impl Subscriptions {
         self.ending.send_replace(true);
     }
 
-    /// Gives the slot back when a subscription ends, unless a newer one has taken it;
-    /// returns whether it did.
-    pub fn release(&self, consumer_arn: &str, shard: u32, claim: &Claim) -> bool {
+    /// Withdraws a claim that was refused elsewhere (the catalogue): it never started, so
+    /// it does not count against the next subscription.
+    pub fn withdraw(&self, consumer_arn: &str, shard: u32, claim: &Claim) {
         let mut leases = self.leases_locked();
         let key = (consumer_arn.to_string(), shard);
-        let held = leases.get(&key).is_some_and(|l| l.id == claim.id);
-        if held {
+        if leases.get(&key).is_some_and(|l| l.id == claim.id) {
             leases.remove(&key);
         }
-        held
     }
 }
 
@@ -186,21 +185,9 @@ impl super::Registry {
         match taken.await {
             Ok(()) => Ok(claim),
             Err(e) => {
-                self.subscriptions.release(consumer_arn, shard, &claim);
+                self.subscriptions.withdraw(consumer_arn, shard, &claim);
                 Err(e)
             }
-        }
-    }
-
-    /// Gives the slot back when a subscription ends, here and in the catalogue.
-    pub async fn release_subscription(&self, consumer_arn: &str, shard: u32, claim: &Claim) {
-        if !self.subscriptions.release(consumer_arn, shard, claim) {
-            // Taken over: the new holder has (or is taking) the catalogue's lease.
-            return;
-        }
-        let key = lease_key(consumer_arn, shard);
-        if let Err(e) = self.catalog.drop_lease(&key, claim.id).await {
-            tracing::warn!(error = %e, "cannot give a subscription lease back");
         }
     }
 }

@@ -16,10 +16,8 @@ use aws_smithy_runtime_api::box_error::BoxError;
 use kinesd::{Config, ManualClock, Server};
 use shard_store::jetstream::JetStreamOptions;
 use std::collections::HashMap;
-use std::process::{ChildStdin, Command, Stdio};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::{Duration, Instant};
 
 tokio::task_local! {
     /// Set while a `::cluster` test runs.
@@ -43,67 +41,8 @@ pub fn available() -> bool {
     )
 }
 
-struct Nats {
-    url: String,
-    /// Held for the life of the process: when it closes, the wrapper stops the server.
-    _lifeline: Mutex<ChildStdin>,
-    /// The wrapper shell, reaped by nobody: it outlives every test, and the process exits.
-    _wrapper: Mutex<std::process::Child>,
-}
-
-static NATS: OnceLock<Option<Nats>> = OnceLock::new();
-
 fn nats_url() -> Option<String> {
-    NATS.get_or_init(start_nats).as_ref().map(|n| n.url.clone())
-}
-
-fn start_nats() -> Option<Nats> {
-    if !super::process::runs("nats-server", &["--version"]) {
-        return None;
-    }
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port();
-    let dir = tempfile::Builder::new()
-        .prefix("kinesd-nats-")
-        .tempdir()
-        .expect("a temporary directory")
-        .keep();
-    let conf = dir.join("nats.conf");
-    std::fs::write(
-        &conf,
-        format!(
-            "listen: 127.0.0.1:{port}\nmax_payload: 8MB\njetstream {{ store_dir: {:?} }}\n",
-            dir.join("js")
-        ),
-    )
-    .expect("write nats.conf");
-    let mut wrapper = Command::new("sh")
-        .arg("-c")
-        .arg(r#"nats-server -c "$1" >"$2/log" 2>&1 & pid=$!; cat >/dev/null; kill $pid; wait $pid; rm -rf "$2""#)
-        .arg("sh")
-        .arg(&conf)
-        .arg(&dir)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("spawn sh");
-    let lifeline = wrapper.stdin.take().expect("piped stdin");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "nats-server did not listen on {port}: {}",
-            std::fs::read_to_string(dir.join("log")).unwrap_or_default()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    Some(Nats {
-        url: format!("nats://127.0.0.1:{port}"),
-        _lifeline: Mutex::new(lifeline),
-        _wrapper: Mutex::new(wrapper),
-    })
+    super::nats::url()
 }
 
 /// Peer node of each first node's endpoint (see [`client_alternating`]).
@@ -114,6 +53,18 @@ fn peers() -> &'static Mutex<HashMap<String, String>> {
 
 pub fn peer_of(endpoint: &str) -> Option<String> {
     peers().lock().unwrap().get(endpoint).cloned()
+}
+
+/// For raw-socket tests: the first node's address or, every other call, its peer's (any
+/// other address as it is).
+pub fn either_node(addr: std::net::SocketAddr) -> std::net::SocketAddr {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let peer =
+        peer_of(&format!("http://{addr}")).and_then(|p| p.strip_prefix("http://")?.parse().ok());
+    match peer {
+        Some(peer) if NEXT.fetch_add(1, Ordering::Relaxed) % 2 == 1 => peer,
+        _ => addr,
+    }
 }
 
 /// Starts two nodes on one namespace; returns the first (the second lives until the test's
@@ -211,4 +162,85 @@ macro_rules! both_backends {
             }
         }
     };
+}
+
+/// Two kinesd processes on one namespace of the harness's nats-server, behind a proxy that
+/// sends each new connection to the other node (so a CLI run, one process per call,
+/// alternates between the nodes).
+pub struct ProcessCluster {
+    pub endpoint: String,
+    _nodes: [super::process::Kinesd; 2],
+}
+
+/// Starts a [`ProcessCluster`] of `kinesd <args>`; `None` (the skip printed, or a failure
+/// in CI) without `nats-server`.
+pub fn spawn_processes(args: &[&str]) -> Option<ProcessCluster> {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    if !available() {
+        return None;
+    }
+    let url = nats_url()?;
+    let namespace = format!(
+        "p{}n{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    );
+    let mut all: Vec<&str> = args.to_vec();
+    all.extend([
+        "--store",
+        &url,
+        "--nats-namespace",
+        &namespace,
+        "--nats-replicas",
+        "1",
+        "--no-tls",
+    ]);
+    let nodes = [
+        super::process::Kinesd::spawn(&all, None),
+        super::process::Kinesd::spawn(&all, None),
+    ];
+    let targets: Vec<std::net::SocketAddr> = nodes
+        .iter()
+        .map(|n| {
+            n.endpoint
+                .strip_prefix("http://")
+                .and_then(|a| a.parse().ok())
+                .expect("an http://address endpoint")
+        })
+        .collect();
+    Some(ProcessCluster {
+        endpoint: format!("http://{}", round_robin_proxy(targets)),
+        _nodes: nodes,
+    })
+}
+
+/// A TCP proxy on a free port that relays each connection to the next of `targets` in turn;
+/// its threads end with the process.
+fn round_robin_proxy(targets: Vec<std::net::SocketAddr>) -> std::net::SocketAddr {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind the proxy");
+    let addr = listener.local_addr().expect("the proxy's address");
+    std::thread::spawn(move || {
+        for (i, client) in listener.incoming().enumerate() {
+            let Ok(client) = client else { continue };
+            let target = targets[i % targets.len()];
+            std::thread::spawn(move || {
+                let Ok(server) = std::net::TcpStream::connect(target) else {
+                    return;
+                };
+                let (Ok(mut client_r), Ok(mut server_w)) = (client.try_clone(), server.try_clone())
+                else {
+                    return;
+                };
+                let upstream = std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut client_r, &mut server_w);
+                    let _ = server_w.shutdown(std::net::Shutdown::Write);
+                });
+                let (mut server_r, mut client_w) = (server, client);
+                let _ = std::io::copy(&mut server_r, &mut client_w);
+                let _ = client_w.shutdown(std::net::Shutdown::Write);
+                let _ = upstream.join();
+            });
+        }
+    });
+    addr
 }

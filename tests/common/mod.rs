@@ -9,6 +9,7 @@
 #![allow(dead_code, unused_imports)]
 
 pub mod cluster;
+pub mod nats;
 pub mod process;
 pub mod raw;
 mod server;

@@ -161,7 +161,9 @@ pub struct Conn {
 impl Conn {
     pub async fn open(addr: SocketAddr) -> Conn {
         Conn {
-            stream: TcpStream::connect(addr).await.unwrap(),
+            stream: TcpStream::connect(super::cluster::either_node(addr))
+                .await
+                .unwrap(),
             buf: Vec::new(),
         }
     }
@@ -198,7 +200,9 @@ impl Conn {
 /// One request on its own connection (`Connection: close`), read to the end.
 pub async fn send_raw(addr: SocketAddr, req: &[u8]) -> Resp {
     let fut = async {
-        let mut s = TcpStream::connect(addr).await.unwrap();
+        let mut s = TcpStream::connect(super::cluster::either_node(addr))
+            .await
+            .unwrap();
         s.write_all(req).await.unwrap();
         let mut buf = Vec::new();
         s.read_to_end(&mut buf).await.unwrap();
@@ -230,7 +234,9 @@ pub async fn h2_call_to(
     op: &str,
     body: &'static str,
 ) -> (u16, Headers, Vec<u8>) {
-    let tcp = TcpStream::connect(addr).await.unwrap();
+    let tcp = TcpStream::connect(super::cluster::either_node(addr))
+        .await
+        .unwrap();
     let (client, connection) = h2::client::handshake(tcp).await.expect("h2 handshake");
     let conn_task = tokio::spawn(async move {
         let _ = connection.await;

@@ -288,39 +288,9 @@ impl Catalog for JetStreamStore {
         let mut value = holder.to_be_bytes().to_vec();
         value.extend_from_slice(&started_ms.to_be_bytes());
         Box::pin(async move {
-            let expected = match expected {
-                Some(r) => Some(r),
-                // A lease given back leaves a delete marker: replace it by its revision.
-                None => match self
-                    .bounded("catalogue read", self.kv().entry(key.clone()))
-                    .await?
-                {
-                    Some(e) if e.operation != kv::Operation::Put => Some(e.revision),
-                    _ => None,
-                },
-            };
             self.compare_and_set(&key, expected, value)
                 .await
                 .map_err(|e| e.unwrap_or_else(|| StoreError::Conflict(format!("{key} changed"))))
-        })
-    }
-
-    fn drop_lease(&self, key: &str, holder: u64) -> StoreFuture<'_, ()> {
-        let key = format!("{LEASE}{key}");
-        Box::pin(async move {
-            let Some(entry) = self.entry(key.clone()).await? else {
-                return Ok(());
-            };
-            if entry.value.get(..8) == Some(&holder.to_be_bytes()[..]) {
-                // Taken over meanwhile: then the newer holder keeps it.
-                let _ = self
-                    .bounded(
-                        "catalogue release",
-                        self.kv().delete_expect_revision(&key, Some(entry.revision)),
-                    )
-                    .await;
-            }
-            Ok(())
         })
     }
 

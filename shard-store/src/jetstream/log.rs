@@ -73,9 +73,31 @@ impl Inner {
         }
         Ok(match self.message(key, last).await? {
             Some(m) => codec::position(last, codec::header(last, &m)?.1.saturating_sub(1)),
-            // Trimmed: no record of it is left, so its highest possible position serves.
-            None => codec::position(last, MAX_RECORDS_PER_MESSAGE),
+            // Trimmed away: the trim noted its last position first.
+            None => match self.trimmed_tip(key).await? {
+                Some(tip) => tip,
+                None => codec::position(last, MAX_RECORDS_PER_MESSAGE),
+            },
         })
+    }
+
+    /// The catalogue key where a trim that empties a shard notes the shard's last position.
+    fn trimmed_key(&self, key: ShardKey) -> String {
+        format!("trimmed.{}.{}", key.stream, key.shard)
+    }
+
+    async fn trimmed_tip(&self, key: ShardKey) -> Result<Option<Position>> {
+        match timeout(
+            self.options.call_timeout,
+            self.kv.get(self.trimmed_key(key)),
+        )
+        .await
+        {
+            Ok(Ok(Some(v))) => Ok(<[u8; 8]>::try_from(v.as_ref()).ok().map(u64::from_be_bytes)),
+            Ok(Ok(None)) => Ok(None),
+            Ok(Err(e)) => Err(unavailable(e)),
+            Err(_) => Err(unavailable("catalogue read timed out")),
+        }
     }
 
     async fn read(
@@ -96,11 +118,20 @@ impl Inner {
         if last == 0 {
             return Ok(empty);
         }
+        if first > last {
+            // Trimmed empty: a reader below the tip moves to just past it.
+            let tip = self.last_position(key).await?;
+            return Ok(Chunk {
+                records: Vec::new(),
+                next: from.max(tip + 1),
+                tip,
+            });
+        }
         let (mut sequence, mut index) = codec::split(from);
         let mut next = from;
         if sequence < first {
             (sequence, index) = (first, 0);
-            next = next.max(codec::position(first.min(last + 1), 0));
+            next = next.max(codec::position(first, 0));
         }
         // Exact when the read reaches the last message, else a lower bound above every
         // position returned (all MillisBehindLatest needs).
@@ -131,7 +162,9 @@ impl Inner {
                     next = record.position + 1;
                     records.push(record);
                 }
-                if from_index >= count {
+                // Past this message's records, and a later one exists: on to it. (Past the
+                // last message's, the reader stays where it is.)
+                if from_index >= count && s < last {
                     next = next.max(codec::position(s + 1, 0));
                 }
             }
@@ -218,6 +251,7 @@ impl Inner {
         let mut cut = first;
         let mut removed = 0;
         let mut finished = true;
+        let mut last_count = None;
         while cut <= last {
             let Some(message) = self.message(key, cut).await? else {
                 cut += 1;
@@ -232,7 +266,25 @@ impl Inner {
                 break;
             }
             removed += count;
+            if cut == last {
+                last_count = Some(count);
+            }
             cut += 1;
+        }
+        if let Some(count) = last_count {
+            // The shard's last message goes: keep its last position for `last_position`.
+            let tip = codec::position(last, count.saturating_sub(1));
+            let noted = timeout(
+                self.options.call_timeout,
+                self.kv
+                    .put(self.trimmed_key(key), tip.to_be_bytes().to_vec().into()),
+            )
+            .await;
+            match noted {
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => return Err(unavailable(e)),
+                Err(_) => return Err(unavailable("catalogue write timed out")),
+            }
         }
         if cut > first {
             let stream = self.shard_stream(key).await?;

@@ -85,11 +85,15 @@ impl Inner {
         }
     }
 
-    /// Announces a shard's new tip to this node's watchers and to other nodes.
-    pub(super) async fn announce_tip(&self, key: ShardKey, tip: Position) {
+    /// Raises the tip this node's watchers of the shard see.
+    pub(super) fn raise_local_tip(&self, key: ShardKey, tip: Position) {
         if let Some(tx) = super::locked(&self.tips).get(&key) {
             tx.send_if_modified(|t| std::mem::replace(t, (*t).max(tip)) < tip);
         }
+    }
+
+    /// Announces a shard's new tip to the other nodes' watchers.
+    pub(super) async fn announce_tip(&self, key: ShardKey, tip: Position) {
         // Best effort: a lost announcement delays a remote subscriber until its next poll.
         let _ = self
             .client
@@ -241,6 +245,9 @@ async fn run_writer(inner: Arc<Inner>, key: ShardKey, mut rx: mpsc::UnboundedRec
         match inner.publish(key, payload.into()).await {
             Ok(Published::At(sequence)) => {
                 last_arrival = arrival;
+                let tip = codec::position(sequence, records.saturating_sub(1));
+                // Watchers here learn of the records before their writers are answered.
+                inner.raise_local_tip(key, tip);
                 let mut index = 0;
                 for job in jobs {
                     let first = codec::position(sequence, index);
@@ -250,9 +257,7 @@ async fn run_writer(inner: Arc<Inner>, key: ShardKey, mut rx: mpsc::UnboundedRec
                         arrival_ms: arrival,
                     }));
                 }
-                inner
-                    .announce_tip(key, codec::position(sequence, index.saturating_sub(1)))
-                    .await;
+                inner.announce_tip(key, tip).await;
             }
             Ok(Published::Closed) => {
                 closed = true;
