@@ -52,36 +52,30 @@ fn list_streams() -> Vec<u8> {
     )
 }
 
-both_backends! {
-    #[tokio::test]
-    async fn a_connection_that_sends_nothing_is_closed() {
-        let server = common::serve(short_timeouts()).await;
-        let mut silent = TcpStream::connect(server.local_addr()).await.unwrap();
-        closed_within(&mut silent, Duration::from_secs(10)).await;
-    }
+#[tokio::test]
+async fn a_connection_that_sends_nothing_is_closed() {
+    let server = common::serve(short_timeouts()).await;
+    let mut silent = TcpStream::connect(server.local_addr()).await.unwrap();
+    closed_within(&mut silent, Duration::from_secs(10)).await;
 }
 
-both_backends! {
-    #[tokio::test]
-    async fn headers_sent_too_slowly_are_cut_off() {
-        let server = common::serve(short_timeouts()).await;
-        let mut slow = TcpStream::connect(server.local_addr()).await.unwrap();
-        slow.write_all(b"POST / HTTP/1.1\r\nHost: localhost\r\n")
-            .await
-            .unwrap();
-        closed_within(&mut slow, Duration::from_secs(10)).await;
-    }
+#[tokio::test]
+async fn headers_sent_too_slowly_are_cut_off() {
+    let server = common::serve(short_timeouts()).await;
+    let mut slow = TcpStream::connect(server.local_addr()).await.unwrap();
+    slow.write_all(b"POST / HTTP/1.1\r\nHost: localhost\r\n")
+        .await
+        .unwrap();
+    closed_within(&mut slow, Duration::from_secs(10)).await;
 }
 
-both_backends! {
-    #[tokio::test]
-    async fn an_idle_keep_alive_connection_is_closed() {
-        let server = common::serve(short_timeouts()).await;
-        let mut conn = Conn::open(server.local_addr()).await;
-        let answer = conn.roundtrip(&list_streams()).await;
-        assert_eq!(answer.status, 200, "{}", answer.text());
-        closed_within(&mut conn.stream, Duration::from_secs(10)).await;
-    }
+#[tokio::test]
+async fn an_idle_keep_alive_connection_is_closed() {
+    let server = common::serve(short_timeouts()).await;
+    let mut conn = Conn::open(server.local_addr()).await;
+    let answer = conn.roundtrip(&list_streams()).await;
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    closed_within(&mut conn.stream, Duration::from_secs(10)).await;
 }
 
 /// A connection the server has accepted and answered on.
@@ -91,81 +85,77 @@ async fn serving(addr: SocketAddr) -> Conn {
     conn
 }
 
-both_backends! {
-    #[tokio::test]
-    async fn connections_past_the_cap_are_closed_and_the_others_keep_working() {
-        let server = common::serve(limits(ConnectionLimits {
-            max_connections: 2,
-            ..ConnectionLimits::default()
-        }))
-        .await;
-        let addr = server.local_addr();
-        let first = serving(addr).await;
-        let mut second = serving(addr).await;
-        let mut third = TcpStream::connect(addr).await.unwrap();
-        closed_within(&mut third, Duration::from_secs(5)).await;
-        assert_eq!(second.roundtrip(&list_streams()).await.status, 200);
-        // Once one goes, there is room again (the server counts it gone once it notices).
-        drop(first);
-        let answered = async {
-            loop {
-                let mut conn = Conn::open(addr).await;
-                conn.stream.write_all(&list_streams()).await.unwrap();
-                let mut buf = Vec::new();
-                let mut chunk = [0u8; 1024];
-                while let Ok(n) = conn.stream.read(&mut chunk).await {
-                    if n == 0 {
-                        break;
-                    }
-                    buf.extend_from_slice(&chunk[..n]);
-                    if buf.windows(4).any(|w| w == b"\r\n\r\n") {
-                        return;
-                    }
+#[tokio::test]
+async fn connections_past_the_cap_are_closed_and_the_others_keep_working() {
+    let server = common::serve(limits(ConnectionLimits {
+        max_connections: 2,
+        ..ConnectionLimits::default()
+    }))
+    .await;
+    let addr = server.local_addr();
+    let first = serving(addr).await;
+    let mut second = serving(addr).await;
+    let mut third = TcpStream::connect(addr).await.unwrap();
+    closed_within(&mut third, Duration::from_secs(5)).await;
+    assert_eq!(second.roundtrip(&list_streams()).await.status, 200);
+    // Once one goes, there is room again (the server counts it gone once it notices).
+    drop(first);
+    let answered = async {
+        loop {
+            let mut conn = Conn::open(addr).await;
+            conn.stream.write_all(&list_streams()).await.unwrap();
+            let mut buf = Vec::new();
+            let mut chunk = [0u8; 1024];
+            while let Ok(n) = conn.stream.read(&mut chunk).await {
+                if n == 0 {
+                    break;
                 }
-                tokio::time::sleep(Duration::from_millis(20)).await;
+                buf.extend_from_slice(&chunk[..n]);
+                if buf.windows(4).any(|w| w == b"\r\n\r\n") {
+                    return;
+                }
             }
-        };
-        tokio::time::timeout(Duration::from_secs(10), answered)
-            .await
-            .expect("a new connection is served once another one closed");
-    }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(10), answered)
+        .await
+        .expect("a new connection is served once another one closed");
 }
 
-both_backends! {
-    #[tokio::test]
-    async fn an_http2_connection_may_open_only_so_many_streams() {
-        let server = common::serve(limits(ConnectionLimits {
-            h2_max_streams: 7,
-            ..ConnectionLimits::default()
-        }))
-        .await;
-        let tcp = TcpStream::connect(server.local_addr()).await.unwrap();
-        let (client, connection) = h2::client::handshake(tcp).await.expect("h2 handshake");
-        let driver = tokio::spawn(async move {
-            let _ = connection.await;
-        });
-        // The server's SETTINGS arrive with its first answer at the latest.
-        let mut client = client.ready().await.unwrap();
-        let request = hyper::Request::builder()
-            .method("POST")
-            .uri(format!("http://{}/", server.local_addr()))
-            .header("content-type", "application/x-amz-json-1.1")
-            .header("x-amz-target", "Kinesis_20131202.ListStreams")
-            .header("authorization", AUTH)
-            .header("x-amz-date", "20260101T000000Z")
-            .body(())
-            .unwrap();
-        let (response, mut body) = client.send_request(request, false).unwrap();
-        body.send_data(bytes::Bytes::from_static(b"{}"), true)
-            .unwrap();
-        let response = tokio::time::timeout(Duration::from_secs(10), response)
-            .await
-            .expect("an answer in time")
-            .unwrap();
-        assert_eq!(response.status(), 200);
-        assert_eq!(client.current_max_send_streams(), 7);
-        driver.abort();
-    }
+#[tokio::test]
+async fn an_http2_connection_may_open_only_so_many_streams() {
+    let server = common::serve(limits(ConnectionLimits {
+        h2_max_streams: 7,
+        ..ConnectionLimits::default()
+    }))
+    .await;
+    let tcp = TcpStream::connect(server.local_addr()).await.unwrap();
+    let (client, connection) = h2::client::handshake(tcp).await.expect("h2 handshake");
+    let driver = tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    // The server's SETTINGS arrive with its first answer at the latest.
+    let mut client = client.ready().await.unwrap();
+    let request = hyper::Request::builder()
+        .method("POST")
+        .uri(format!("http://{}/", server.local_addr()))
+        .header("content-type", "application/x-amz-json-1.1")
+        .header("x-amz-target", "Kinesis_20131202.ListStreams")
+        .header("authorization", AUTH)
+        .header("x-amz-date", "20260101T000000Z")
+        .body(())
+        .unwrap();
+    let (response, mut body) = client.send_request(request, false).unwrap();
+    body.send_data(bytes::Bytes::from_static(b"{}"), true)
+        .unwrap();
+    let response = tokio::time::timeout(Duration::from_secs(10), response)
+        .await
+        .expect("an answer in time")
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(client.current_max_send_streams(), 7);
+    driver.abort();
 }
 
 /// SIGTERM's path (`Server::shutdown`): a request already accepted finishes and is answered,
