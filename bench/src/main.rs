@@ -16,7 +16,7 @@ mod scenarios;
 mod subscribe;
 
 use clap::{Parser, Subcommand};
-use scenarios::{FillArgs, Load, Out, StartupArgs};
+use scenarios::{latency_figure, FillArgs, Load, Out, StartupArgs};
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -132,9 +132,18 @@ enum Command {
         poll_interval_us: u64,
         #[arg(long, default_value_t = 30.0)]
         max: f64,
+        /// Poll through this endpoint (another node of a cluster) instead of --endpoint;
+        /// the figures become visible_cross_*.
+        #[arg(long)]
+        reader_endpoint: Option<String>,
     },
     /// Put → delivered to a SubscribeToShard subscriber (p50/p99).
-    SubscribeLatency,
+    SubscribeLatency {
+        /// Subscribe through this endpoint (another node of a cluster) instead of
+        /// --endpoint; the figures become subscribe_cross_*.
+        #[arg(long)]
+        reader_endpoint: Option<String>,
+    },
     /// CreateStream → ACTIVE (p50 over the iterations).
     CreateActive {
         #[arg(long, default_value_t = 10)]
@@ -241,6 +250,15 @@ fn resolve(endpoint: &str) -> Result<(SocketAddr, String), String> {
     Ok((addr, host))
 }
 
+/// The node a cross-node scenario reads through, if one was named.
+fn reader_target(endpoint: Option<&str>) -> kinesis::Res<Option<kinesis::Target>> {
+    let Some(endpoint) = endpoint else {
+        return Ok(None);
+    };
+    let (addr, host) = resolve(endpoint)?;
+    Ok(Some(kinesis::Target { addr, host }))
+}
+
 /// The figure a failed command would have printed, for its `SKIP` line.
 fn main_figure(c: &Command) -> String {
     match c {
@@ -249,8 +267,12 @@ fn main_figure(c: &Command) -> String {
             .clone()
             .unwrap_or_else(|| format!("put_records_{size}b_rps")),
         Command::GetRecords { .. } => "get_records_rps".into(),
-        Command::Latency { .. } => "visible_p50_ms".into(),
-        Command::SubscribeLatency => "subscribe_p50_ms".into(),
+        Command::Latency {
+            reader_endpoint, ..
+        } => latency_figure("visible", reader_endpoint.is_some(), "p50"),
+        Command::SubscribeLatency { reader_endpoint } => {
+            latency_figure("subscribe", reader_endpoint.is_some(), "p50")
+        }
         Command::CreateActive { .. } => "create_active_ms".into(),
         Command::Startup { startup_figure, .. } => startup_figure.clone(),
         Command::Prepare { .. } => "prepare_s".into(),
@@ -321,9 +343,12 @@ async fn run(cli: Cli, target: kinesis::Target) -> kinesis::Res<()> {
             size,
             poll_interval_us,
             max,
+            reader_endpoint,
         } => {
+            let reader = reader_target(reader_endpoint.as_deref())?;
             scenarios::latency(
                 t,
+                reader.as_ref(),
                 &out,
                 samples,
                 secs(interval_ms / 1e3),
@@ -333,7 +358,10 @@ async fn run(cli: Cli, target: kinesis::Target) -> kinesis::Res<()> {
             )
             .await
         }
-        Command::SubscribeLatency => subscribe::subscribe_latency(t, &out, 1000).await,
+        Command::SubscribeLatency { reader_endpoint } => {
+            let reader = reader_target(reader_endpoint.as_deref())?;
+            subscribe::subscribe_latency(t, reader.as_ref(), &out, 1000).await
+        }
         Command::CreateActive {
             iterations,
             shards,

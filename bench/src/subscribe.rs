@@ -3,10 +3,12 @@
 //! Registers a consumer on a one-shard stream, opens SubscribeToShard over HTTP/1.1 (the
 //! response is chunked `application/vnd.amazon.eventstream`), then puts records at a steady
 //! pace whose data is the send time; the subscriber reads event-stream messages as they come
-//! and times each record from the moment its put was sent.
+//! and times each record from the moment its put was sent. Across a cluster the subscription
+//! is held on another node than the one the records are put through.
 
+use crate::http::Conn;
 use crate::kinesis::{self, b64, unb64, Res, Target};
-use crate::scenarios::{percentile, Out};
+use crate::scenarios::{latency_figure, percentile, Out};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -57,15 +59,20 @@ fn take_messages(buf: &mut Vec<u8>) -> Vec<(String, Vec<u8>)> {
     }
 }
 
-pub async fn subscribe_latency(t: &Target, out: &Out, samples: usize) -> Res<()> {
-    let mut conn = t.conn();
-    let name = kinesis::unique_name("subscribe");
-    kinesis::create_active(&mut conn, t, &name, 1).await?;
+/// The consumer's ARN once it is ACTIVE, or `None` when the server has no enhanced fan-out
+/// (reported as a `SKIP` of `figure`).
+async fn register_consumer(
+    conn: &mut Conn,
+    t: &Target,
+    out: &Out,
+    stream: &str,
+    figure: &str,
+) -> Res<Option<String>> {
     let summary = kinesis::call(
-        &mut conn,
+        conn,
         t,
         "DescribeStreamSummary",
-        &json!({"StreamName": name}),
+        &json!({"StreamName": stream}),
     )
     .await?;
     let stream_arn = summary["StreamDescriptionSummary"]["StreamARN"]
@@ -73,7 +80,7 @@ pub async fn subscribe_latency(t: &Target, out: &Out, samples: usize) -> Res<()>
         .ok_or("no StreamARN")?
         .to_string();
     let registered = match kinesis::call(
-        &mut conn,
+        conn,
         t,
         "RegisterStreamConsumer",
         &json!({"StreamARN": stream_arn, "ConsumerName": "bench"}),
@@ -82,36 +89,46 @@ pub async fn subscribe_latency(t: &Target, out: &Out, samples: usize) -> Res<()>
     {
         Ok(v) => v,
         Err(e) => {
-            out.skip(
-                "subscribe_p50_ms",
-                &format!("no enhanced fan-out consumers: {e}"),
-            );
-            kinesis::delete_stream(t, &name).await;
-            return Ok(());
+            out.skip(figure, &format!("no enhanced fan-out consumers: {e}"));
+            return Ok(None);
         }
     };
     let consumer_arn = registered["Consumer"]["ConsumerARN"]
         .as_str()
         .ok_or("no ConsumerARN")?
         .to_string();
+    Ok(Some(consumer_arn))
+}
+
+/// Polls DescribeStreamConsumer on `t` until the consumer is ACTIVE. Another node of a
+/// cluster than the one that registered it may not know it yet (ResourceNotFound) at first.
+async fn wait_consumer_active(t: &Target, consumer_arn: &str) -> Res<()> {
+    let mut conn = t.conn();
     let started = Instant::now();
     loop {
-        let d = kinesis::call(
+        match kinesis::call(
             &mut conn,
             t,
             "DescribeStreamConsumer",
             &json!({"ConsumerARN": consumer_arn}),
         )
-        .await?;
-        if d["ConsumerDescription"]["ConsumerStatus"] == "ACTIVE" {
-            break;
+        .await
+        {
+            Ok(d) if d["ConsumerDescription"]["ConsumerStatus"] == "ACTIVE" => return Ok(()),
+            Ok(_) => {}
+            Err(e) if e.to_string().contains("ResourceNotFound") => {}
+            Err(e) => return Err(e),
         }
         if started.elapsed() > Duration::from_secs(30) {
             return Err("consumer not ACTIVE after 30 s".into());
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
+}
 
+/// Sends SubscribeToShard from LATEST and reads the response head: the connection, the head's
+/// text and the bytes read past it.
+async fn open_subscription(t: &Target, consumer_arn: &str) -> Res<(TcpStream, String, Vec<u8>)> {
     let body = json!({
         "ConsumerARN": consumer_arn,
         "ShardId": "shardId-000000000000",
@@ -121,7 +138,6 @@ pub async fn subscribe_latency(t: &Target, out: &Out, samples: usize) -> Res<()>
     sub.set_nodelay(true)?;
     sub.write_all(&t.request("SubscribeToShard", &serde_json::to_vec(&body)?))
         .await?;
-    // Response head.
     let mut head = Vec::new();
     let mut byte = [0u8; 4096];
     let rest = loop {
@@ -134,10 +150,37 @@ pub async fn subscribe_latency(t: &Target, out: &Out, samples: usize) -> Res<()>
             break head.split_off(at + 4);
         }
     };
-    let head_text = String::from_utf8_lossy(&head).to_string();
+    Ok((sub, String::from_utf8_lossy(&head).to_string(), rest))
+}
+
+/// With a `reader` (another node of a cluster), the consumer is registered and the records
+/// put through `t` while the subscription is held on the reader; the figures are then
+/// `subscribe_cross_*`.
+pub async fn subscribe_latency(
+    t: &Target,
+    reader: Option<&Target>,
+    out: &Out,
+    samples: usize,
+) -> Res<()> {
+    let figure = |stat| latency_figure("subscribe", reader.is_some(), stat);
+    let r = reader.unwrap_or(t);
+    let mut conn = t.conn();
+    let name = kinesis::unique_name("subscribe");
+    kinesis::create_active(&mut conn, t, &name, 1).await?;
+    let Some(consumer_arn) = register_consumer(&mut conn, t, out, &name, &figure("p50")).await?
+    else {
+        kinesis::delete_stream(t, &name).await;
+        return Ok(());
+    };
+    wait_consumer_active(t, &consumer_arn).await?;
+    if reader.is_some() {
+        wait_consumer_active(r, &consumer_arn).await?;
+    }
+
+    let (mut sub, head_text, rest) = open_subscription(r, &consumer_arn).await?;
     if !head_text.starts_with("HTTP/1.1 200") {
         out.skip(
-            "subscribe_p50_ms",
+            &figure("p50"),
             &format!(
                 "SubscribeToShard refused: {}",
                 head_text.lines().next().unwrap_or("")
@@ -234,10 +277,10 @@ pub async fn subscribe_latency(t: &Target, out: &Out, samples: usize) -> Res<()>
         seen.len()
     );
     if seen.is_empty() {
-        out.skip("subscribe_p50_ms", "no record reached the subscriber");
+        out.skip(&figure("p50"), "no record reached the subscriber");
     } else {
-        out.result("subscribe_p50_ms", percentile(&seen, 50.0), "ms", &extra);
-        out.result("subscribe_p99_ms", percentile(&seen, 99.0), "ms", &extra);
+        out.result(&figure("p50"), percentile(&seen, 50.0), "ms", &extra);
+        out.result(&figure("p99"), percentile(&seen, 99.0), "ms", &extra);
     }
     kinesis::delete_stream(t, &name).await;
     Ok(())

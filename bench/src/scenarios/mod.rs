@@ -43,6 +43,17 @@ pub(super) fn random_bytes(n: usize) -> Vec<u8> {
     v
 }
 
+/// A latency figure's name: `<kind>_<stat>_ms`, or `<kind>_cross_<stat>_ms` when the records
+/// were read through another node than the one they were put through (a cluster), so that
+/// the two never land in the same row of the table.
+pub fn latency_figure(kind: &str, cross: bool, stat: &str) -> String {
+    if cross {
+        format!("{kind}_cross_{stat}_ms")
+    } else {
+        format!("{kind}_{stat}_ms")
+    }
+}
+
 /// Index of the p-th percentile in a sorted slice of `n` samples.
 pub fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
@@ -63,6 +74,10 @@ pub struct Driven {
     pub secs: f64,
     pub reconnects: u64,
     pub first_error: Option<String>,
+    /// Milliseconds from sending each request to its answer, for the requests answered in
+    /// the measured window, sorted: a closed loop's throughput hides how long each caller
+    /// waited (the cluster's target is on both).
+    pub acks: Vec<f64>,
 }
 
 /// Runs `connections` closed loops (send, wait for the answer, send the next) over the
@@ -78,13 +93,15 @@ pub async fn drive(
     units_of: UnitsOf,
 ) -> Driven {
     let stop = Arc::new(AtomicBool::new(false));
+    let measuring = Arc::new(AtomicBool::new(false));
     let units = Arc::new(AtomicU64::new(0));
     let errors = Arc::new(AtomicU64::new(0));
     let first_error: Arc<Mutex<Option<String>>> = Arc::new(Mutex::new(None));
     let mut tasks = Vec::new();
     for c in 0..connections {
-        let (stop, units, errors, first_error) = (
+        let (stop, measuring, units, errors, first_error) = (
             stop.clone(),
+            measuring.clone(),
             units.clone(),
             errors.clone(),
             first_error.clone(),
@@ -93,6 +110,7 @@ pub async fn drive(
         let mut conn = t.conn();
         tasks.push(tokio::spawn(async move {
             let mut i = c * 7919;
+            let mut acks = Vec::new();
             let note = |e: String| {
                 let mut f = first_error.lock().unwrap();
                 if f.is_none() {
@@ -102,10 +120,14 @@ pub async fn drive(
             while !stop.load(Ordering::Relaxed) {
                 let req = &requests[i % requests.len()];
                 i += 1;
+                let sent = Instant::now();
                 match conn.request(req).await {
                     Ok(r) => match units_of(r.status, r.body) {
                         Some(n) => {
                             units.fetch_add(n, Ordering::Relaxed);
+                            if measuring.load(Ordering::Relaxed) {
+                                acks.push(sent.elapsed().as_secs_f64() * 1e3);
+                            }
                         }
                         None => {
                             errors.fetch_add(1, Ordering::Relaxed);
@@ -123,10 +145,11 @@ pub async fn drive(
                     }
                 }
             }
-            conn.reconnects
+            (conn.reconnects, acks)
         }));
     }
     tokio::time::sleep(warmup).await;
+    measuring.store(true, Ordering::Relaxed);
     let u0 = units.load(Ordering::Relaxed);
     let t0 = Instant::now();
     loop {
@@ -137,18 +160,24 @@ pub async fn drive(
     }
     let u1 = units.load(Ordering::Relaxed);
     let secs = t0.elapsed().as_secs_f64();
+    measuring.store(false, Ordering::Relaxed);
     stop.store(true, Ordering::Relaxed);
     let mut reconnects = 0;
+    let mut acks = Vec::new();
     for task in tasks {
         // A request stuck on a dead server must not hold the run.
         match tokio::time::timeout(Duration::from_secs(15), task).await {
-            Ok(Ok(r)) => reconnects += r,
+            Ok(Ok((r, a))) => {
+                reconnects += r;
+                acks.extend(a);
+            }
             _ => {
                 errors.fetch_add(1, Ordering::Relaxed);
             }
         }
     }
     let first_error = first_error.lock().unwrap().clone();
+    acks.sort_by(f64::total_cmp);
     Driven {
         units: u1 - u0,
         total_units: units.load(Ordering::Relaxed),
@@ -156,6 +185,7 @@ pub async fn drive(
         secs,
         reconnects,
         first_error,
+        acks,
     }
 }
 
@@ -167,8 +197,13 @@ pub(super) fn report_errors(d: &Driven) {
 
 pub(super) fn driven_extra(d: &Driven) -> String {
     format!(
-        "units={} errors={} secs={:.2} reconnects={}",
-        d.units, d.errors, d.secs, d.reconnects
+        "units={} errors={} secs={:.2} reconnects={} ack_p50_ms={:.3} ack_p99_ms={:.3}",
+        d.units,
+        d.errors,
+        d.secs,
+        d.reconnects,
+        percentile(&d.acks, 50.0),
+        percentile(&d.acks, 99.0)
     )
 }
 

@@ -15,6 +15,8 @@ use tokio::time::timeout;
 
 /// Messages fetched at once by a read.
 const READ_WINDOW: u64 = 16;
+/// How long one stream-info request may take before it is sent again.
+const INFO_ATTEMPT: Duration = Duration::from_millis(250);
 /// How often a watched shard's tip is re-read, in case an announcement was lost.
 const TIP_POLL: Duration = Duration::from_secs(2);
 
@@ -23,11 +25,23 @@ impl Inner {
     /// shard's stream does not exist (nothing was ever written).
     async fn bounds(&self, key: ShardKey) -> Result<Option<(u64, u64)>> {
         let stream = self.shard_stream(key).await?;
-        match timeout(self.options.call_timeout, stream.get_info()).await {
-            Ok(Ok(info)) => Ok(Some((info.state.first_sequence, info.state.last_sequence))),
-            Ok(Err(e)) if is_not_found(&e) => Ok(None),
-            Ok(Err(e)) => Err(unavailable(e)),
-            Err(_) => Err(unavailable("stream info timed out")),
+        // A stream-info request that meets the stream's creation (its first write, through
+        // any node) may go unanswered: ask again soon rather than wait out the call timeout.
+        let deadline = tokio::time::Instant::now() + self.options.call_timeout;
+        loop {
+            match timeout(INFO_ATTEMPT, stream.get_info()).await {
+                Ok(Ok(info)) => {
+                    return Ok(Some((info.state.first_sequence, info.state.last_sequence)))
+                }
+                Ok(Err(e)) if is_not_found(&e) => return Ok(None),
+                Ok(Err(e)) if tokio::time::Instant::now() >= deadline => {
+                    return Err(unavailable(e))
+                }
+                Err(_) if tokio::time::Instant::now() >= deadline => {
+                    return Err(unavailable("stream info timed out"))
+                }
+                _ => tokio::time::sleep(Duration::from_millis(10)).await,
+            }
         }
     }
 
