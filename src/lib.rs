@@ -10,6 +10,7 @@ pub mod api;
 pub mod clock;
 pub mod config;
 pub mod error;
+pub mod metrics;
 pub mod protocol;
 pub mod server;
 pub mod storage;

@@ -31,6 +31,11 @@ pub async fn get_records(ctx: &Ctx, input: GetRecordsInput) -> Result<GetRecords
         .ok_or_else(|| ctx.shard_not_found(&stream.name, &sid))?;
     let limit = input.limit.map_or(DEFAULT_LIMIT, |l| l as usize);
     let outcome = ctx.read(&stream, &shard, iterator.position, limit).await?;
+    let bytes = outcome.records.iter().map(|r| r.data.len() as u64).sum();
+    let count = outcome.records.len() as u64;
+    stream.traffic(shard.index, |t| {
+        t.read(count, bytes, outcome.millis_behind_latest)
+    });
     let records = record_shapes(&stream, shard.index, outcome.records);
     let next_shard_iterator = outcome.next_position.map(|position| {
         ShardIterator {

@@ -82,6 +82,10 @@ impl Subscription {
     }
 
     async fn run(&self, mut position: u64, claim: &Claim) {
+        let live = &self.ctx.metrics.subscriptions;
+        live.inc();
+        // Counted down however the subscription ends.
+        let _live = Decrement(live);
         let started_ms = claim.started_ms;
         let mut ending = claim.ending.clone();
         if !self
@@ -119,6 +123,10 @@ impl Subscription {
                     return;
                 }
             };
+            let bytes = outcome.records.iter().map(|r| r.data.len() as u64).sum();
+            let count = outcome.records.len() as u64;
+            self.stream
+                .traffic(self.shard.index, |t| t.pushed(count, bytes));
             let last_arrival = outcome.records.last().map(|r| r.arrival_ms);
             let had_records = !outcome.records.is_empty();
             let next = outcome.next_position.unwrap_or(position);
@@ -174,5 +182,14 @@ impl Subscription {
             payload,
         ))
         .await;
+    }
+}
+
+/// Counts a live subscription down when it ends.
+struct Decrement<'a>(&'a prometheus_client::metrics::gauge::Gauge);
+
+impl Drop for Decrement<'_> {
+    fn drop(&mut self) {
+        self.0.dec();
     }
 }

@@ -63,18 +63,28 @@ pub(super) async fn handle(
     kill: Arc<Notify>,
     req: Request<Incoming>,
 ) -> Response<Body> {
-    if !tracing::enabled!(target: "kinesd::access", tracing::Level::DEBUG) {
-        return answer_request(front, kill, req).await;
-    }
     let started = std::time::Instant::now();
-    let operation = req
-        .headers()
-        .get(&X_AMZ_TARGET)
-        .and_then(|v| v.to_str().ok())
-        .map(|t| t.rsplit('.').next().unwrap_or(t).to_string())
-        .unwrap_or_else(|| format!("{} {}", req.method(), req.uri().path()));
+    let target = req.headers().get(&X_AMZ_TARGET);
+    let op = protocol::parse_target(target.and_then(|v| v.to_str().ok())).ok();
+    let kinesis = req.method() == Method::POST;
+    let access_log = tracing::enabled!(target: "kinesd::access", tracing::Level::DEBUG);
+    let operation = access_log.then(|| {
+        req.headers()
+            .get(&X_AMZ_TARGET)
+            .and_then(|v| v.to_str().ok())
+            .map(|t| t.rsplit('.').next().unwrap_or(t).to_string())
+            .unwrap_or_else(|| format!("{} {}", req.method(), req.uri().path()))
+    });
+    let registry = front.registry.clone();
     let resp = answer_request(front, kill, req).await;
     let error = resp.extensions().get::<ErrorType>().map(|e| e.0);
+    if kinesis {
+        let seconds = started.elapsed().as_secs_f64();
+        registry.metrics.request(op, seconds, error);
+    }
+    let Some(operation) = operation else {
+        return resp;
+    };
     tracing::debug!(
         target: "kinesd::access",
         operation,
@@ -113,6 +123,14 @@ async fn answer_request(
             // the listener exists), so ready too.
             "/health" | "/ready" => {
                 return respond(200, "application/json", br#"{"status":"ok"}"#.to_vec())
+            }
+            "/metrics" => {
+                let text = super::scrape::metrics_text(&front.registry);
+                return respond(
+                    200,
+                    "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                    text.into_bytes(),
+                );
             }
             _ => {}
         }

@@ -6,6 +6,7 @@ mod budget;
 mod connection;
 mod front;
 mod response;
+mod scrape;
 
 use crate::clock::SharedClock;
 use crate::config::Config;

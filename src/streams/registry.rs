@@ -48,6 +48,8 @@ pub struct Registry {
     pub(super) subscriptions: Subscriptions,
     /// The highest catalogue revision this node has applied (`follow.rs`).
     pub(super) applied: tokio::sync::watch::Sender<u64>,
+    /// What `GET /metrics` reports (`metrics.rs`).
+    pub metrics: crate::metrics::Metrics,
 }
 
 /// Compare-and-set conflicts one metadata change retries before it gives up (each means
@@ -100,6 +102,7 @@ impl Registry {
             settings: RwLock::new(settings),
             subscriptions: Subscriptions::default(),
             applied: tokio::sync::watch::Sender::new(revision_read),
+            metrics: crate::metrics::Metrics::default(),
         };
         for doc in registry.catalog.load_streams().await? {
             let id = doc.stream;

@@ -57,6 +57,7 @@ impl Registry {
                 match self.log.trim(key, cutoff, self.config.trim_batch).await {
                     Ok(t) => {
                         report.records_trimmed += t.removed;
+                        self.metrics.trimmed_records.inc_by(t.removed as u64);
                         report.more |= !t.done;
                     }
                     Err(e) => failures.push(e),

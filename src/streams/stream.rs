@@ -8,6 +8,7 @@
 //!   open or close, and a writer that met a closed shard waits for that republication.
 
 use super::meta::StreamMeta;
+use crate::metrics::ShardTraffic;
 use shard_store::ShardKey;
 use std::sync::{Arc, RwLock};
 use tokio::sync::watch;
@@ -40,6 +41,8 @@ pub struct Stream {
     doc: RwLock<Versioned>,
     /// Open shards by hash range, sorted by start.
     routes: watch::Sender<Arc<Vec<Route>>>,
+    /// Each shard's traffic through this process, by shard index (grown as shards appear).
+    traffic: RwLock<Vec<Arc<ShardTraffic>>>,
 }
 
 impl Stream {
@@ -50,6 +53,7 @@ impl Stream {
             arn,
             routes: watch::channel(Arc::new(Vec::new())).0,
             doc: RwLock::new(Versioned { meta, revision }),
+            traffic: RwLock::default(),
         };
         stream.rebuild_routes();
         stream
@@ -67,6 +71,36 @@ impl Stream {
     /// Reads a few fields without cloning the whole document.
     pub fn with_meta<R>(&self, f: impl FnOnce(&StreamMeta) -> R) -> R {
         f(&self.doc().meta)
+    }
+
+    /// Runs `f` on shard `index`'s traffic counters.
+    pub fn traffic<R>(&self, index: u32, f: impl FnOnce(&ShardTraffic) -> R) -> R {
+        let index = index as usize;
+        {
+            let traffic = self.traffic.read().unwrap_or_else(|p| p.into_inner());
+            if let Some(t) = traffic.get(index) {
+                return f(t);
+            }
+        }
+        let mut traffic = self.traffic.write().unwrap_or_else(|p| p.into_inner());
+        while traffic.len() <= index {
+            traffic.push(Arc::default());
+        }
+        f(&traffic[index])
+    }
+
+    /// Every shard's counters with its shard id, for a scrape.
+    pub fn traffic_by_shard(&self) -> Vec<(String, Arc<ShardTraffic>)> {
+        let shards = self.with_meta(|m| m.shards.len());
+        let mut traffic = self.traffic.write().unwrap_or_else(|p| p.into_inner());
+        while traffic.len() < shards {
+            traffic.push(Arc::default());
+        }
+        traffic[..shards]
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (super::sequence::shard_id(i as u32), t.clone()))
+            .collect()
     }
 
     pub(super) fn revision(&self) -> u64 {

@@ -83,10 +83,24 @@ impl Registry {
                 .into_iter()
                 .map(|(shard, members, run)| ((shard, members), run))
                 .unzip();
+            let bytes: Vec<u64> = runs
+                .iter()
+                .map(|r| r.records.iter().map(|r| r.data.len() as u64).sum())
+                .collect();
+            let handed = std::time::Instant::now();
             let outcomes = self.log.append(runs, self.now()).await?;
-            for ((shard, members), outcome) in shards.into_iter().zip(outcomes) {
+            let metrics = &self.metrics;
+            metrics
+                .append_seconds
+                .observe(handed.elapsed().as_secs_f64());
+            metrics
+                .append_records
+                .observe(shards.iter().map(|(_, m)| m.len()).sum::<usize>() as f64);
+            for (((shard, members), outcome), bytes) in shards.into_iter().zip(outcomes).zip(bytes)
+            {
                 match outcome {
                     RunOutcome::Appended { first, arrival_ms } => {
+                        stream.traffic(shard.index, |t| t.wrote(members.len() as u64, bytes));
                         for (position, i) in (first..).zip(members) {
                             results[i] = SequenceNumber {
                                 stream_id: stream.id,
