@@ -104,6 +104,26 @@ pub fn command() -> clap::Command {
     })
 }
 
+/// `KINESD_*` variables kinesd reads that are not options.
+const OTHER_VARIABLES: &[&str] = &["KINESD_LOG", "KINESD_CREDENTIALS"];
+
+/// The `KINESD_*` variables of the environment that name no option (a misspelt one would
+/// otherwise be ignored without a word): warned about at start, not refused, since scripts
+/// and test harnesses keep their own `KINESD_*` settings in the environment they pass on.
+pub fn unknown_variables() -> Vec<String> {
+    let cmd = command();
+    let known: Vec<String> = cmd
+        .get_arguments()
+        .filter_map(|a| a.get_env())
+        .map(|e| e.to_string_lossy().into_owned())
+        .collect();
+    std::env::vars_os()
+        .filter_map(|(name, _)| name.into_string().ok())
+        .filter(|name| name.starts_with("KINESD_"))
+        .filter(|name| !known.contains(name) && !OTHER_VARIABLES.contains(&name.as_str()))
+        .collect()
+}
+
 fn env_name(id: &str) -> String {
     format!("KINESD_{}", id.to_ascii_uppercase())
 }

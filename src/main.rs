@@ -104,6 +104,13 @@ async fn main() {
         LogFormat::Text => logs.init(),
         LogFormat::Json => logs.json().init(),
     }
+    let unknown = config_file::unknown_variables();
+    if !unknown.is_empty() {
+        tracing::warn!(
+            variables = ?unknown,
+            "environment variables named like kinesd's options but naming none; ignored"
+        );
+    }
     if let Some(Command::Healthcheck { host, port }) = &args.command {
         std::process::exit(healthcheck::run(host, *port));
     }

@@ -305,3 +305,21 @@ async fn streams_tables_declare_tags_and_consumers_once_across_restarts() {
     let names = client.list_streams().send().await.unwrap().stream_names;
     assert_eq!(names, ["clicks"]);
 }
+
+#[test]
+fn a_variable_that_names_no_option_is_warned_about() {
+    let tmp = tempfile::tempdir().unwrap();
+    let log = tmp.path().join("log");
+    let server = Kinesd::spawn_full(
+        &["--in-memory", "--no-tls"],
+        &[("KINESD_PROT", "5000")],
+        Some(&log),
+    );
+    drop(server);
+    let log = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        log.contains("naming none; ignored") && log.contains("KINESD_PROT"),
+        "{log}"
+    );
+    assert!(!log.contains("KINESD_LOG"), "KINESD_LOG is kinesd's: {log}");
+}
