@@ -55,6 +55,13 @@ pub struct Config {
     /// The `Host` names requests may carry besides loopback ones (see `protocol/host.rs`);
     /// the TLS certificate's extra names are added at start.
     pub hosts: crate::protocol::host::HostPolicy,
+    /// The control API under `/_kinesd/` (`--control-api`; see `control/mod.rs`).
+    pub control_api: bool,
+    /// Let non-loopback clients use the control API (`--control-api-remote`).
+    pub control_api_remote: bool,
+    /// The clock, when kinesd runs on a manual one (`--clock manual`) that the control API
+    /// moves; `None` on the system clock.
+    pub manual_clock: Option<crate::clock::ManualClock>,
     /// Run by the store when it falls idle after writes: the binary hands freed memory back to
     /// the OS there (the library itself holds no `unsafe`).
     pub on_idle: Option<fn()>,
@@ -81,6 +88,9 @@ impl Default for Config {
             trim_batch: 1_000,
             tls: crate::tls::TlsConfig::default(),
             on_idle: None,
+            control_api: false,
+            control_api_remote: false,
+            manual_clock: None,
             connections: ConnectionLimits::default(),
             hosts: Default::default(),
             credentials: None,

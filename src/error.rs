@@ -44,6 +44,13 @@ pub enum ApiError {
     /// A temporary overload (HTTP 503); every SDK retries it.
     #[error("ServiceUnavailable: {0}")]
     ServiceUnavailable(String),
+    /// An error a test asked for (`control/faults.rs`): any of AWS's names, with its status.
+    #[error("{name}: {message}")]
+    Injected {
+        name: &'static str,
+        status: u16,
+        message: String,
+    },
 }
 
 impl ApiError {
@@ -67,6 +74,7 @@ impl ApiError {
             ApiError::ServiceUnavailable(_) => "ServiceUnavailable",
             ApiError::UnrecognizedClient(_) => "UnrecognizedClientException",
             ApiError::InvalidSignature(_) => "InvalidSignatureException",
+            ApiError::Injected { name, .. } => name,
         }
     }
 
@@ -75,6 +83,7 @@ impl ApiError {
             ApiError::InternalFailure(_) => 500,
             ApiError::ServiceUnavailable(_) => 503,
             ApiError::AccessDenied(_) => 403,
+            ApiError::Injected { status, .. } => *status,
             _ => 400,
         }
     }
@@ -95,7 +104,8 @@ impl ApiError {
             | ApiError::InternalFailure(m)
             | ApiError::ServiceUnavailable(m)
             | ApiError::UnrecognizedClient(m)
-            | ApiError::InvalidSignature(m) => Some(m),
+            | ApiError::InvalidSignature(m)
+            | ApiError::Injected { message: m, .. } => Some(m),
             ApiError::Serialization(m) | ApiError::UnknownOperation(m) => m.as_deref(),
             ApiError::MissingAuthenticationToken => Some("Missing Authentication Token"),
         }

@@ -10,7 +10,7 @@ mod healthcheck;
 mod memory;
 mod options;
 
-use options::{Args, Command, DurabilityArg, LogFormat};
+use options::{Args, ClockArg, Command, DurabilityArg, LogFormat};
 
 /// The keys for --verify-signatures: the file's, else KINESD_CREDENTIALS's.
 fn credentials(args: &Args) -> Result<Option<kinesd::Credentials>, String> {
@@ -125,6 +125,14 @@ async fn main() {
             std::process::exit(2);
         }
     };
+    let manual_clock = match (args.clock, args.control_api) {
+        (ClockArg::System, _) => None,
+        (ClockArg::Manual, true) => Some(kinesd::clock::ManualClock::starting_now()),
+        (ClockArg::Manual, false) => {
+            eprintln!("kinesd: --clock manual needs --control-api (the clock moves through it)");
+            std::process::exit(2);
+        }
+    };
     let nats = match store_choice(&args) {
         Ok(n) => n,
         Err(e) => {
@@ -178,6 +186,9 @@ async fn main() {
         },
         credentials,
         streams,
+        control_api: args.control_api,
+        control_api_remote: args.control_api_remote,
+        manual_clock: manual_clock.clone(),
         hosts: kinesd::HostPolicy {
             any: args.allow_any_host,
             names: args.allowed_hosts,
@@ -191,7 +202,11 @@ async fn main() {
             std::process::exit(2);
         }
     };
-    let server = match Server::start(config, Arc::new(SystemClock), addr).await {
+    let clock: kinesd::clock::SharedClock = match &manual_clock {
+        Some(manual) => Arc::new(manual.clone()),
+        None => Arc::new(SystemClock),
+    };
+    let server = match Server::start(config, clock, addr).await {
         Ok(s) => s,
         Err(e) => {
             eprintln!("kinesd: cannot start: {e}");

@@ -14,6 +14,15 @@ pub enum DurabilityArg {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
+pub enum ClockArg {
+    /// The machine's clock.
+    System,
+    /// A clock that starts at the machine's time and moves only through the control API
+    /// (`POST /_kinesd/clock`); needs --control-api.
+    Manual,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
 pub enum LogFormat {
     Text,
     /// One JSON object per line.
@@ -166,6 +175,16 @@ pub struct Args {
     /// Milliseconds a request may take to send its body.
     #[arg(long, default_value_t = 60_000)]
     pub body_timeout_ms: u64,
+    /// Serve the control API under /_kinesd/ (clock, fault injection, reset) to loopback
+    /// clients.
+    #[arg(long)]
+    pub control_api: bool,
+    /// Let clients on other addresses use the control API too (it can delete everything).
+    #[arg(long, requires = "control_api")]
+    pub control_api_remote: bool,
+    /// `manual`: a clock that moves only through the control API.
+    #[arg(long, value_enum, default_value = "system")]
+    pub clock: ClockArg,
     /// Milliseconds a large answer may wait for its client to read it before the connection
     /// is closed.
     #[arg(long, default_value_t = 60_000)]

@@ -48,6 +48,7 @@ pub async fn start(
         "SubscribeToShard",
     )
     .await?;
+    let end_early = injected_fault(&ctx, &stream, &shard).await?;
     let claim = ctx.claim_subscription(&consumer_arn, shard.index).await?;
     // A small buffer: the task reads ahead at most a couple of events.
     let (tx, rx) = mpsc::channel(2);
@@ -59,6 +60,7 @@ pub async fn start(
             encoding,
             consumer_arn: consumer_arn.clone(),
             tx,
+            end_early,
         };
         // The lease stays: the next subscription within five seconds of this one's start is
         // refused even once this one has ended.
@@ -74,6 +76,40 @@ struct Subscription {
     encoding: Encoding,
     consumer_arn: String,
     tx: mpsc::Sender<Bytes>,
+    /// A fault rule's: end with this error after this many events.
+    end_early: Option<(u64, ApiError)>,
+}
+
+/// A fault rule for this subscription (control API): refuse it, delay it, or have it end
+/// early.
+async fn injected_fault(
+    ctx: &Ctx,
+    stream: &Stream,
+    shard: &Shard,
+) -> Result<Option<(u64, ApiError)>, ApiError> {
+    use crate::control::faults::{Fault, Target};
+    if !ctx.faults.any() {
+        return Ok(None);
+    }
+    let target = Target {
+        stream: Some(stream.name.clone()),
+        shard: Some(crate::streams::sequence::shard_id(shard.index)),
+    };
+    match ctx
+        .faults
+        .pick(crate::protocol::Operation::SubscribeToShard, &target)
+    {
+        Some(Fault::Error(e)) => Err(e),
+        Some(Fault::Latency(pause)) => {
+            tokio::time::sleep(pause).await;
+            Ok(None)
+        }
+        Some(Fault::EndSubscription {
+            after_events,
+            error,
+        }) => Ok(Some((after_events, error))),
+        Some(Fault::Close) | None => Ok(None),
+    }
 }
 
 impl Subscription {
@@ -88,6 +124,7 @@ impl Subscription {
         let _live = Decrement(live);
         let started_ms = claim.started_ms;
         let mut ending = claim.ending.clone();
+        let mut events: u64 = 0;
         if !self
             .send(eventstream::initial_response(self.encoding))
             .await
@@ -104,6 +141,10 @@ impl Subscription {
         };
         loop {
             if self.ctx.now() - started_ms >= SUBSCRIPTION_MS || *ending.borrow() {
+                return;
+            }
+            if let Some((_, error)) = self.end_early.as_ref().filter(|(n, _)| events >= *n) {
+                self.fail(error).await;
                 return;
             }
             // A deregistered consumer or deleted stream ends the stream with AWS's error.
@@ -145,6 +186,11 @@ impl Subscription {
             };
             let payload = encode(self.encoding, &event);
             if !self.send(eventstream::event(self.encoding, payload)).await {
+                return;
+            }
+            events += 1;
+            if let Some((_, error)) = self.end_early.as_ref().filter(|(n, _)| events >= *n) {
+                self.fail(error).await;
                 return;
             }
             if at_end {

@@ -99,7 +99,7 @@ pub(super) async fn accept_loop(
             let service = hyper::service::service_fn(move |req| {
                 let front = front.clone();
                 let kill = killer.clone();
-                async move { Ok::<_, Infallible>(handle(front, kill, req).await) }
+                async move { Ok::<_, Infallible>(handle(front, kill, peer, req).await) }
             });
             let connection = builder.serve_connection(TokioIo::new(socket), service);
             tokio::select! {

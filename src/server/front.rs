@@ -12,6 +12,7 @@ use super::response::{
 };
 use crate::api;
 use crate::config::ConnectionLimits;
+use crate::control::{self, faults::Fault};
 use crate::error::ApiError;
 use crate::protocol::host::HostPolicy;
 use crate::protocol::request::{self, RequestHead, MAX_BODY_BYTES, NOT_POST_BODY};
@@ -23,6 +24,7 @@ use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::header::{HeaderName, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, DATE, HOST};
 use hyper::{Method, Request, Response};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -61,6 +63,7 @@ impl Front {
 pub(super) async fn handle(
     front: Arc<Front>,
     kill: Arc<Notify>,
+    peer: SocketAddr,
     req: Request<Incoming>,
 ) -> Response<Body> {
     let started = std::time::Instant::now();
@@ -76,7 +79,7 @@ pub(super) async fn handle(
             .unwrap_or_else(|| format!("{} {}", req.method(), req.uri().path()))
     });
     let registry = front.registry.clone();
-    let resp = answer_request(front, kill, req).await;
+    let resp = answer_request(front, kill, peer, req).await;
     let error = resp.extensions().get::<ErrorType>().map(|e| e.0);
     if kinesis {
         let seconds = started.elapsed().as_secs_f64();
@@ -99,6 +102,7 @@ pub(super) async fn handle(
 async fn answer_request(
     front: Arc<Front>,
     kill: Arc<Notify>,
+    peer: SocketAddr,
     req: Request<Incoming>,
 ) -> Response<Body> {
     // HTTP/2 names the host in `:authority` (the URI), HTTP/1.1 in the Host header.
@@ -115,6 +119,9 @@ async fn answer_request(
         let refusal = HostPolicy::refusal(host.unwrap_or_default());
         tracing::debug!(%refusal, "request refused");
         return error_response(encoding, &ApiError::AccessDenied(refusal));
+    }
+    if req.uri().path().starts_with(control::PREFIX) {
+        return control_request(&front, peer, req).await;
     }
     if req.method() == Method::GET {
         // Kinesis requests are all POST, so these paths never collide with one.
@@ -192,6 +199,20 @@ async fn answer_request(
         },
         _ => None,
     };
+    // SubscribeToShard applies its own rules (a fault may end the stream later).
+    if front.registry.faults.any() && op != Operation::SubscribeToShard {
+        let target = control::target_of(&front.registry, encoding, &body);
+        match front.registry.faults.pick(op, &target) {
+            Some(Fault::Error(e)) => return error_response(encoding, &e),
+            Some(Fault::Latency(pause)) => tokio::time::sleep(pause).await,
+            Some(Fault::Close) => {
+                // The connection task drops the connection, and this answer with it.
+                kill.notify_one();
+                return std::future::pending().await;
+            }
+            Some(Fault::EndSubscription { .. }) | None => {}
+        }
+    }
     let result = api::dispatch(&front.registry, op, encoding, &body).await;
     drop(body);
     match result {
@@ -218,6 +239,36 @@ async fn answer_request(
         }
         Err(e) => error_response(encoding, &e),
     }
+}
+
+/// A request to the control API (`/_kinesd/…`): a small JSON body, read within the body
+/// deadline.
+async fn control_request(
+    front: &Front,
+    peer: SocketAddr,
+    req: Request<Incoming>,
+) -> Response<Body> {
+    const MAX_CONTROL_BODY: usize = 64 * 1024;
+    let (parts, body) = req.into_parts();
+    let deadline = Instant::now() + front.body_timeout;
+    let body = match front
+        .budget
+        .read_body(body, None, MAX_CONTROL_BODY, deadline)
+        .await
+    {
+        Ok((body, _reserved)) => body,
+        Err(_) => {
+            return respond(
+                400,
+                "application/json",
+                br#"{"error":"unreadable body"}"#.to_vec(),
+            )
+        }
+    };
+    let path = parts.uri.path();
+    let (status, answer) =
+        control::handle(&front.registry, Some(peer), &parts.method, path, &body).await;
+    respond(status, "application/json", answer)
 }
 
 /// Checks the request's SigV4 signature (`--verify-signatures`).

@@ -50,6 +50,8 @@ pub struct Registry {
     pub(super) applied: tokio::sync::watch::Sender<u64>,
     /// What `GET /metrics` reports (`metrics.rs`).
     pub metrics: crate::metrics::Metrics,
+    /// Fault rules of the control API (`control/faults.rs`).
+    pub faults: crate::control::faults::Faults,
 }
 
 /// Compare-and-set conflicts one metadata change retries before it gives up (each means
@@ -103,6 +105,7 @@ impl Registry {
             subscriptions: Subscriptions::default(),
             applied: tokio::sync::watch::Sender::new(revision_read),
             metrics: crate::metrics::Metrics::default(),
+            faults: crate::control::faults::Faults::default(),
         };
         for doc in registry.catalog.load_streams().await? {
             let id = doc.stream;
@@ -402,13 +405,27 @@ impl Registry {
     }
 
     pub async fn delete_stream(&self, stream: &Arc<Stream>) -> Result<(), ApiError> {
-        let delete_at = self.now() + self.config.delete_delay_ms;
+        self.delete_stream_after(stream, self.config.delete_delay_ms)
+            .await
+    }
+
+    /// Deletes a stream without its DELETING period (the control API's reset).
+    pub async fn delete_stream_now(&self, stream: &Arc<Stream>) -> Result<(), ApiError> {
+        self.delete_stream_after(stream, 0).await
+    }
+
+    async fn delete_stream_after(
+        &self,
+        stream: &Arc<Stream>,
+        delay_ms: i64,
+    ) -> Result<(), ApiError> {
+        let delete_at = self.now() + delay_ms;
         self.update_meta(stream, |m| {
             m.delete_at_ms.get_or_insert(delete_at);
             Ok(())
         })
         .await?;
-        if self.config.delete_delay_ms <= 0 {
+        if delay_ms <= 0 {
             self.forget(stream);
             self.release_name(stream).await;
         }
@@ -421,6 +438,11 @@ impl Registry {
         if let Err(e) = self.catalog.release_name(&stream.name, stream.id).await {
             tracing::warn!(stream = %stream.name, error = %e, "cannot release a deleted stream's name");
         }
+    }
+
+    /// Wakes the retention worker (the clock moved, or there is work).
+    pub fn wake_background(&self) {
+        self.background.notify_one();
     }
 
     /// Drops a deleted stream from the registry and queues its records for removal.
