@@ -28,6 +28,11 @@ pub struct Config {
     pub delete_delay_ms: i64,
     /// How long resharding and other updates keep a stream UPDATING.
     pub update_delay_ms: i64,
+    /// A shard closed in the shard log for longer than this while the catalogue still shows
+    /// it open is taken for the leftover of a node that died mid-reshard and reopened by the
+    /// next put that meets it (cluster mode; see `streams/reshard.rs`). Far longer than a
+    /// reshard's close-to-store window, which is a few catalogue round trips.
+    pub reshard_heal_grace_ms: i64,
     /// How long a registered consumer stays CREATING, and a deregistered one DELETING.
     pub consumer_delay_ms: i64,
     /// A SubscribeToShard stream sends an event at least this often when idle (AWS: 5 s).
@@ -79,6 +84,7 @@ impl Default for Config {
             create_delay_ms: 0,
             delete_delay_ms: 0,
             update_delay_ms: 0,
+            reshard_heal_grace_ms: 30_000,
             consumer_delay_ms: 0,
             subscribe_heartbeat_ms: 5_000,
             durability: Durability::Flush,

@@ -115,20 +115,38 @@ pub trait ShardLog: Send + Sync {
     /// Stops appends to the shard and returns its last position: every record the shard holds
     /// is at or below it, and nothing is ever appended to it again. (Not necessarily the last
     /// record's position: an engine may have skipped positions, as sled does after a restart
-    /// with relaxed durability.)
-    fn close(&self, shard: ShardKey) -> StoreFuture<'_, Position>;
+    /// with relaxed durability.) `now_ms` is noted as the time of the close
+    /// ([`ShardLog::closed_at`]).
+    fn close(&self, shard: ShardKey, now_ms: i64) -> StoreFuture<'_, Position>;
+
+    /// When the shard was closed (the `now_ms` of its [`ShardLog::close`]), if it is closed.
+    fn closed_at(&self, shard: ShardKey) -> StoreFuture<'_, Option<i64>>;
 
     /// Undoes a [`ShardLog::close`] whose reshard was not stored (another node's change won
     /// the compare-and-set): the shard takes appends again.
     fn reopen(&self, shard: ShardKey) -> StoreFuture<'_, ()>;
+
+    /// Reopens the shard if it is still closed by the close made at `closed_ms` (as
+    /// [`ShardLog::closed_at`] reported it), and says whether it did: a close orphaned by a
+    /// node that died before storing its reshard is undone once, however many nodes try.
+    fn reopen_closed_at(&self, shard: ShardKey, closed_ms: i64) -> StoreFuture<'_, bool>;
 
     /// Removes, from the low end, records with arrival time < `cutoff_ms`, about `max` at a time
     /// (call again while `done` is false).
     fn trim(&self, shard: ShardKey, cutoff_ms: i64, max: usize) -> StoreFuture<'_, TrimReport>;
 
     /// Removes the records of a deleted stream, about `max` at a time (call again while `done`
-    /// is false). Appends to the stream that race the deletion are dropped.
-    fn delete_stream(&self, stream: u64, max: usize) -> StoreFuture<'_, TrimReport>;
+    /// is false). Appends to the stream that race the deletion are dropped. `now_ms`: when
+    /// (an engine may keep a note of the deletion for a while, see [`ShardLog::sweep`]).
+    fn delete_stream(&self, stream: u64, max: usize, now_ms: i64) -> StoreFuture<'_, TrimReport>;
+
+    /// Removes the engine's own bookkeeping that can no longer matter (deleted streams'
+    /// notes past their grace); idempotent, and safe from any number of processes at once.
+    /// Returns how many deleted streams' notes went.
+    fn sweep(&self, now_ms: i64) -> StoreFuture<'_, usize> {
+        let _ = now_ms;
+        Box::pin(async { Ok(0) })
+    }
 
     /// Count and bytes of the records stored in a shard (a full scan: for tests, diagnostics).
     fn stats(&self, shard: ShardKey) -> StoreFuture<'_, ShardStats>;
@@ -226,6 +244,12 @@ pub trait Catalog: Send + Sync {
 
     /// The subscription lease `key` (consumer and shard), if held.
     fn lease(&self, key: &str) -> StoreFuture<'_, Option<Lease>>;
+
+    /// Every subscription lease, by key.
+    fn leases(&self) -> StoreFuture<'_, Vec<(String, Lease)>>;
+
+    /// Removes lease `key` if it is still at `revision`; false if it changed (or is gone).
+    fn remove_lease(&self, key: &str, revision: u64) -> StoreFuture<'_, bool>;
 
     /// Gives lease `key` to `holder` if it is at revision `expected` (`None`: not held);
     /// otherwise fails with [`StoreError::Conflict`]. Returns the new revision.

@@ -16,8 +16,8 @@ use tokio::sync::watch;
 pub(crate) struct Writer {
     pub(crate) next_position: Position,
     pub(crate) last_arrival_ms: i64,
-    /// Set when resharding closes the shard: no record is appended after that.
-    pub(crate) closed: bool,
+    /// When resharding closed the shard (the closer's clock): no record is appended after that.
+    pub(crate) closed: Option<i64>,
 }
 
 pub(crate) struct ShardState {
@@ -37,7 +37,7 @@ impl ShardState {
             writer: Mutex::new(Writer {
                 next_position: next,
                 last_arrival_ms: i64::MIN,
-                closed: false,
+                closed: None,
             }),
             visible: watch::channel(last).0,
         }

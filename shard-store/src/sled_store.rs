@@ -150,7 +150,7 @@ impl SledStore {
     fn append_run(&self, run: Run, now_ms: i64) -> Result<RunOutcome> {
         let state = self.shard(run.shard)?;
         let mut w = state.writer();
-        if w.closed {
+        if w.closed.is_some() {
             return Ok(RunOutcome::Closed {
                 records: run.records,
             });
@@ -285,11 +285,11 @@ impl ShardLog for SledStore {
         ready(self.store.first_position_at_or_after_time(shard, ts_ms))
     }
 
-    fn close(&self, shard: ShardKey) -> StoreFuture<'_, Position> {
+    fn close(&self, shard: ShardKey, now_ms: i64) -> StoreFuture<'_, Position> {
         let close = || -> Result<Position> {
             let state = self.shard(shard)?;
             let mut w = state.writer();
-            w.closed = true;
+            w.closed = Some(now_ms);
             Ok(w.next_position - 1)
         };
         ready(close())
@@ -297,8 +297,25 @@ impl ShardLog for SledStore {
 
     fn reopen(&self, shard: ShardKey) -> StoreFuture<'_, ()> {
         let reopen = || -> Result<()> {
-            self.shard(shard)?.writer().closed = false;
+            self.shard(shard)?.writer().closed = None;
             Ok(())
+        };
+        ready(reopen())
+    }
+
+    fn closed_at(&self, shard: ShardKey) -> StoreFuture<'_, Option<i64>> {
+        ready(self.shard(shard).map(|s| s.writer().closed))
+    }
+
+    fn reopen_closed_at(&self, shard: ShardKey, closed_ms: i64) -> StoreFuture<'_, bool> {
+        let reopen = || -> Result<bool> {
+            let state = self.shard(shard)?;
+            let mut w = state.writer();
+            let matches = w.closed == Some(closed_ms);
+            if matches {
+                w.closed = None;
+            }
+            Ok(matches)
         };
         ready(reopen())
     }
@@ -307,7 +324,7 @@ impl ShardLog for SledStore {
         self.blocking(move |store| store.trim_before_time(shard, cutoff_ms, max))
     }
 
-    fn delete_stream(&self, stream: u64, max: usize) -> StoreFuture<'_, TrimReport> {
+    fn delete_stream(&self, stream: u64, max: usize, _now_ms: i64) -> StoreFuture<'_, TrimReport> {
         let deletion = self.blocking(move |store| store.delete_stream_records(stream, max));
         Box::pin(async move {
             let report = deletion.await?;
@@ -425,6 +442,23 @@ impl Catalog for SledStore {
 
     fn lease(&self, key: &str) -> StoreFuture<'_, Option<Lease>> {
         ready(Ok(locked(&self.leases).get(key).copied()))
+    }
+
+    fn leases(&self) -> StoreFuture<'_, Vec<(String, Lease)>> {
+        let all = locked(&self.leases)
+            .iter()
+            .map(|(k, l)| (k.clone(), *l))
+            .collect();
+        ready(Ok(all))
+    }
+
+    fn remove_lease(&self, key: &str, revision: u64) -> StoreFuture<'_, bool> {
+        let mut leases = locked(&self.leases);
+        let current = leases.get(key).is_some_and(|l| l.revision == revision);
+        if current {
+            leases.remove(key);
+        }
+        ready(Ok(current))
     }
 
     fn put_lease(

@@ -256,7 +256,7 @@ async fn watch_close_and_trim(e: &Engine) {
     assert!(empty.records.is_empty());
     assert_eq!(empty.next, last + 1);
     // Closing fixes the last position; later runs come back, records and all.
-    let ending = log.close(A).await.unwrap();
+    let ending = log.close(A, 1).await.unwrap();
     assert_eq!(ending, last);
     let outcome = log
         .append(vec![run(A, vec![record("late", b"!")])], 300)
@@ -270,10 +270,65 @@ async fn watch_close_and_trim(e: &Engine) {
     );
     assert_eq!(log.last_position(A).await.unwrap(), ending);
     // A shard never written closes too, and stays empty.
-    log.close(B).await.unwrap();
+    log.close(B, 1).await.unwrap();
     let outcome = log.append(vec![run(B, vec![record("b", b"?")])], 300).await;
     assert!(matches!(outcome.unwrap()[0], RunOutcome::Closed { .. }));
     assert!(read_all(log, B, 0).await.records.is_empty());
+}
+
+/// The close's time, and the conditional reopen that heals a close orphaned by a node that
+/// died mid-reshard: once, however many try, and never a newer close.
+async fn orphaned_close_heals_once(e: &Engine) {
+    let log = e.log.as_ref();
+    let (first, _) = append(log, run(A, vec![record("a", b"1")]), 100).await;
+    assert_eq!(log.closed_at(A).await.unwrap(), None);
+    let ending = log.close(A, 5_000).await.unwrap();
+    assert_eq!(ending, first);
+    assert_eq!(log.closed_at(A).await.unwrap(), Some(5_000));
+    // Another close's time: nothing changes.
+    assert!(!log.reopen_closed_at(A, 4_999).await.unwrap());
+    assert_eq!(log.closed_at(A).await.unwrap(), Some(5_000));
+    // The close seen: reopened, once.
+    assert!(log.reopen_closed_at(A, 5_000).await.unwrap());
+    assert!(!log.reopen_closed_at(A, 5_000).await.unwrap());
+    assert_eq!(log.closed_at(A).await.unwrap(), None);
+    let (next, _) = append(log, run(A, vec![record("a", b"2")]), 200).await;
+    assert!(next > first);
+    let all = read_all(log, A, 0).await;
+    assert_eq!(all.records.len(), 2);
+    // A newer close is left alone by a heal of the older one.
+    log.close(A, 9_000).await.unwrap();
+    assert!(!log.reopen_closed_at(A, 5_000).await.unwrap());
+    assert_eq!(log.closed_at(A).await.unwrap(), Some(9_000));
+}
+
+/// Leases are listed and removed by revision; sweeping is idempotent.
+async fn leases_and_sweeps(e: &Engine) {
+    let c = e.catalog.as_ref();
+    let first = c.put_lease("abc.0", 7, 1_000, None).await.unwrap();
+    c.put_lease("abc.1", 8, 1_000, None).await.unwrap();
+    let mut all = c.leases().await.unwrap();
+    all.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(
+        all.iter()
+            .map(|(k, l)| (k.as_str(), l.holder))
+            .collect::<Vec<_>>(),
+        vec![("abc.0", 7), ("abc.1", 8)]
+    );
+    // Taken over since: a removal at the old revision leaves the new holder.
+    let second = c.put_lease("abc.0", 9, 2_000, Some(first)).await.unwrap();
+    assert!(!c.remove_lease("abc.0", first).await.unwrap());
+    assert_eq!(c.lease("abc.0").await.unwrap().unwrap().holder, 9);
+    assert!(c.remove_lease("abc.0", second).await.unwrap());
+    assert!(c.lease("abc.0").await.unwrap().is_none());
+    assert_eq!(c.leases().await.unwrap().len(), 1);
+    // A lease given again after its removal.
+    c.put_lease("abc.0", 10, 3_000, None).await.unwrap();
+    assert_eq!(c.lease("abc.0").await.unwrap().unwrap().holder, 10);
+    // Sweeping with nothing deleted is harmless, and may run any number of times.
+    let log = e.log.as_ref();
+    log.sweep(0).await.unwrap();
+    log.sweep(i64::MAX / 2).await.unwrap();
 }
 
 async fn stream_deletion(e: &Engine) {
@@ -290,7 +345,7 @@ async fn stream_deletion(e: &Engine) {
     .await;
     assert_eq!(log.stats(doomed).await.unwrap().records, 50);
     loop {
-        if log.delete_stream(9, 10).await.unwrap().done {
+        if log.delete_stream(9, 10, 1).await.unwrap().done {
             break;
         }
     }
@@ -299,7 +354,7 @@ async fn stream_deletion(e: &Engine) {
     let _ = log
         .append(vec![run(doomed, vec![record("k", b"late")])], 2)
         .await;
-    log.delete_stream(9, 10).await.unwrap();
+    log.delete_stream(9, 10, 1).await.unwrap();
     assert_eq!(log.stats(doomed).await.unwrap().records, 0);
     assert!(read_all(log, doomed, 0).await.records.is_empty());
 }
@@ -480,6 +535,16 @@ fn reads_honour_their_limits() {
 #[test]
 fn watchers_closing_and_trimming() {
     on_every_engine(|e| async move { watch_close_and_trim(&e).await });
+}
+
+#[test]
+fn an_orphaned_close_heals_once() {
+    on_every_engine(|e| async move { orphaned_close_heals_once(&e).await });
+}
+
+#[test]
+fn leases_are_listed_and_removed_by_revision() {
+    on_every_engine(|e| async move { leases_and_sweeps(&e).await });
 }
 
 #[test]

@@ -7,6 +7,35 @@
 //! durable metadata. UpdateShardCount is expressed as splits then merges, with short-lived
 //! intermediate shards where the uniform target does not line up with the current shards, as
 //! AWS does.
+//!
+//! # A node that dies mid-reshard (shared catalogue)
+//! Closing the parents (shard log) and storing the document (catalogue) are two writes. A node
+//! that dies between them leaves parents closed that the document — the authority — shows
+//! open, and every put routed to them would fail for ever. The repair is on the write path
+//! ([`Registry::heal_orphaned_close`]): a put that meets a closed shard and no new routes
+//! catches up with the catalogue; if the document still shows the shard open and the close
+//! (the shard log keeps its time, by the closer's injected clock) is older than
+//! `Config::reshard_heal_grace_ms` (30 s, far beyond a reshard's close-to-store window of a
+//! few round trips), the put's node
+//! 1. *fences*: stores the document again, unchanged, by compare-and-set on the revision that
+//!    shows the shard open. A reshard that closed the shard planned on that revision or an
+//!    earlier one, so if it is merely slow, its own compare-and-set now fails: it re-plans
+//!    and closes again (a fresh close, with its own ending position), never stores an ending
+//!    position taken before the heal;
+//! 2. reopens the shard only if it is still closed by *that* close (same time), so two nodes
+//!    healing at once reopen it once and a newer close is left alone; logs it at warn;
+//! 3. sends the put again.
+//!
+//! One race is left between step 2's check and its rebinding: a new reshard closing the
+//! shard in those few milliseconds. So a reshard, once its document is stored, checks that
+//! its parents are still closed and, if one was reopened, closes it again and stores the
+//! corrected ending position.
+//!
+//! Why not an intent record (the plan stored in the catalogue before closing, completed or
+//! rolled back by whoever finds it stale)? It adds a catalogue write to every reshard, and
+//! its rollback needs the same fence and the same conditional reopen, since a KV key cannot be
+//! changed atomically with a JetStream stream's configuration; the close's own time already
+//! says all the heal needs, so the repair costs nothing until a node dies.
 
 use super::registry::MAX_CONFLICTS;
 use super::sequence::{parse_shard_id, shard_id};
@@ -178,7 +207,7 @@ impl Registry {
                     stream: edit.meta.id,
                     shard: index,
                 };
-                let ending_position = self.log.close(key).await?;
+                let ending_position = self.log.close(key, now).await?;
                 if !closed_here.contains(&index) {
                     closed_here.push(index);
                 }
@@ -192,6 +221,8 @@ impl Registry {
             match self.persist_meta(&edit.meta, Some(stream.revision())).await {
                 Ok(revision) => {
                     stream.replace(edit.meta, revision);
+                    drop(guard);
+                    self.keep_closed(stream, &edit.closing).await;
                     return Ok(out);
                 }
                 Err(StoreError::Conflict(_)) if attempts < MAX_CONFLICTS => {
@@ -206,6 +237,110 @@ impl Registry {
                 }
             }
         }
+    }
+
+    /// After a reshard is stored: closes again any parent a heal reopened between the close
+    /// and the store (see the module doc), and stores its corrected ending position.
+    async fn keep_closed(&self, stream: &Stream, parents: &[u32]) {
+        for &index in parents {
+            let key = ShardKey {
+                stream: stream.id,
+                shard: index,
+            };
+            match self.log.closed_at(key).await {
+                Ok(None) => {}
+                Ok(Some(_)) => continue,
+                Err(e) => {
+                    tracing::warn!(stream = %stream.name, shard = index, error = %e, "cannot check that a resharded parent stayed closed");
+                    continue;
+                }
+            }
+            tracing::warn!(stream = %stream.name, shard = index, "a resharded parent was reopened before its reshard was stored: closing it again");
+            let fixed = async {
+                let ending = self.log.close(key, self.now()).await?;
+                self.update_meta(stream, |m| {
+                    if let Some(ShardClosed {
+                        ending_position, ..
+                    }) = m
+                        .shards
+                        .get_mut(index as usize)
+                        .and_then(|s| s.closed.as_mut())
+                    {
+                        *ending_position = (*ending_position).max(ending);
+                    }
+                    Ok(())
+                })
+                .await
+            };
+            if let Err(e) = fixed.await {
+                tracing::error!(stream = %stream.name, shard = index, error = ?e, "cannot close a resharded parent again");
+            }
+        }
+    }
+
+    /// A put met shard `index` closed and no new routes came: if the catalogue still shows the
+    /// shard open and the close is older than the grace, the close was orphaned by a node that
+    /// died mid-reshard, and is undone (see the module doc). True when the put should be sent
+    /// again at once (the shard is open again, by this node or another); false when it should
+    /// keep waiting for routes.
+    pub(super) async fn heal_orphaned_close(
+        &self,
+        stream: &Stream,
+        index: u32,
+    ) -> Result<bool, ApiError> {
+        let key = ShardKey {
+            stream: stream.id,
+            shard: index,
+        };
+        let open_in_doc = |m: &StreamMeta| {
+            m.shards
+                .get(index as usize)
+                .is_some_and(|s| s.closed.is_none())
+        };
+        self.catch_up().await?;
+        if !stream.with_meta(open_in_doc) {
+            return Ok(false);
+        }
+        let Some(closed_ms) = self.log.closed_at(key).await? else {
+            // Open again already (healed by another node, or a failed reshard reopened it).
+            return Ok(true);
+        };
+        let age = self.now() - closed_ms;
+        if age < self.config.reshard_heal_grace_ms {
+            return Ok(false);
+        }
+        // The fence: the document is stored again, unchanged, over the revision that shows
+        // the shard open, so a reshard planned on it cannot be stored any more.
+        let mut attempts = 0;
+        loop {
+            let _guard = self.control.lock().await;
+            let meta = stream.meta();
+            if !open_in_doc(&meta) {
+                return Ok(false);
+            }
+            match self.persist_meta(&meta, Some(stream.revision())).await {
+                Ok(revision) => {
+                    stream.replace(meta, revision);
+                    break;
+                }
+                Err(StoreError::Conflict(_)) if attempts < MAX_CONFLICTS => {
+                    attempts += 1;
+                    self.refresh(stream).await?;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let reopened = self.log.reopen_closed_at(key, closed_ms).await?;
+        if reopened {
+            tracing::warn!(
+                stream = %stream.name,
+                shard = index,
+                closed_ms,
+                age_ms = age,
+                "reopened a shard closed by a reshard that was never stored (its node died mid-reshard?)"
+            );
+        }
+        Ok(true)
     }
 
     /// Reopens the shards this node closed for a reshard that was not stored, unless the

@@ -8,8 +8,15 @@
 //!   document is removed only after its last record, so a crash mid-purge resumes the purge.
 //! - One shard or stream the store fails on does not stop the others: every failure is
 //!   logged, the rest of the work is done, and then the first failure is reported.
+//! - Bookkeeping that can no longer matter leaves the catalogue, from whichever node runs
+//!   the pass, idempotently: the shard log's notes of deleted streams (`ShardLog::sweep`:
+//!   tombstones past their grace, trim notes) and subscription leases that can neither
+//!   refuse nor end a subscription any more — started [`SUBSCRIPTION_MS`] ago or earlier,
+//!   so whatever subscription held them has ended. That covers the leases of deregistered
+//!   consumers and deleted streams without knowing which ARN a lease key hashes.
 
 use super::stream::Stream;
+use super::subscriptions::SUBSCRIPTION_MS;
 use super::Registry;
 use shard_store::{ShardKey, StoreError};
 use std::sync::Arc;
@@ -21,6 +28,10 @@ pub struct RetentionReport {
     pub streams_purged: usize,
     /// Some shard still has expired records beyond this batch.
     pub more: bool,
+    /// Deleted streams whose last notes left the catalogue.
+    pub tombstones_swept: usize,
+    /// Subscription leases removed (their subscriptions are over).
+    pub leases_swept: usize,
 }
 
 impl Registry {
@@ -80,12 +91,29 @@ impl Registry {
 
     /// One batch of a deleted stream's removal; true once its records and document are gone.
     async fn purge(&self, id: u64, report: &mut RetentionReport) -> Result<bool, StoreError> {
-        let t = self.log.delete_stream(id, self.config.trim_batch).await?;
+        let t = self
+            .log
+            .delete_stream(id, self.config.trim_batch, self.now())
+            .await?;
         report.records_trimmed += t.removed;
         if t.done {
             self.catalog.remove_stream(id).await?;
         }
         Ok(t.done)
+    }
+
+    /// Removes what can no longer matter from the catalogue (see the module doc).
+    async fn sweep_catalogue(&self, report: &mut RetentionReport) -> Result<(), StoreError> {
+        let now = self.now();
+        report.tombstones_swept += self.log.sweep(now).await?;
+        for (key, lease) in self.catalog.leases().await? {
+            if now - lease.started_ms >= SUBSCRIPTION_MS
+                && self.catalog.remove_lease(&key, lease.revision).await?
+            {
+                report.leases_swept += 1;
+            }
+        }
+        Ok(())
     }
 
     /// Runs retention passes until nothing is left to do (tests, and each worker tick).
@@ -100,6 +128,9 @@ impl Registry {
             if !r.more {
                 break;
             }
+        }
+        if let Err(e) = self.sweep_catalogue(&mut total).await {
+            failures.push(e);
         }
         for e in failures.iter().skip(1) {
             tracing::error!(error = %e, "retention failed on a shard or stream");
@@ -121,10 +152,17 @@ pub async fn retention_worker(registry: Arc<Registry>) {
             _ = registry.background.notified() => {}
         }
         match registry.enforce_retention_fully().await {
-            Ok(report) if report.records_trimmed > 0 || report.streams_purged > 0 => {
+            Ok(report)
+                if report.records_trimmed > 0
+                    || report.streams_purged > 0
+                    || report.tombstones_swept > 0
+                    || report.leases_swept > 0 =>
+            {
                 tracing::info!(
                     trimmed = report.records_trimmed,
                     purged_streams = report.streams_purged,
+                    tombstones_swept = report.tombstones_swept,
+                    leases_swept = report.leases_swept,
                     shards = report.shards_visited,
                     "retention pass"
                 );

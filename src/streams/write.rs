@@ -7,7 +7,9 @@
 //!   order), and results come back in entry order.
 //! - A run that meets a shard closed by a concurrent reshard is written nowhere; its records
 //!   are routed again once the new routes are published, so a record is never lost to a
-//!   reshard and never written to a closed shard.
+//!   reshard and never written to a closed shard. If no routes come and the catalogue still
+//!   shows the shard open, the close may be the leftover of a node that died mid-reshard:
+//!   past a grace it is undone and the run sent again (`Registry::heal_orphaned_close`).
 
 use super::sequence::SequenceNumber;
 use super::stream::{route, Shard, Stream};
@@ -17,6 +19,8 @@ use shard_store::{RecordIn, Run, RunOutcome};
 
 /// How long a write waits for the routes of a reshard that closed its shard.
 const REROUTE_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+/// While it waits, how often it checks whether the close was orphaned (`reshard.rs`).
+const HEAL_CHECK: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// A record to put, owned so that the shard log takes its bytes without copying them.
 pub struct PutEntry {
@@ -96,6 +100,7 @@ impl Registry {
             metrics
                 .append_records
                 .observe(shards.iter().map(|(_, m)| m.len()).sum::<usize>() as f64);
+            let mut closed_shards: Vec<u32> = Vec::new();
             for (((shard, members), outcome), bytes) in shards.into_iter().zip(outcomes).zip(bytes)
             {
                 match outcome {
@@ -114,18 +119,38 @@ impl Registry {
                         // Resharding closed the shard; the new routes are published once
                         // the metadata naming the children is durable.
                         pending.extend(members.into_iter().zip(records));
+                        closed_shards.push(shard.index);
                     }
                 }
             }
             if !pending.is_empty() {
                 // Bounded: a reshard whose metadata could not be stored leaves its parents
                 // closed with no new routes, and that must end in an error, not a hang.
-                let wait = tokio::time::timeout(REROUTE_WAIT, republished.changed()).await;
-                if !matches!(wait, Ok(Ok(()))) {
-                    return Err(ApiError::internal(format!(
-                        "stream {}: a shard was closed but no new routes were published",
-                        stream.name
-                    )));
+                let deadline = tokio::time::Instant::now() + REROUTE_WAIT;
+                'wait: loop {
+                    let slice = HEAL_CHECK
+                        .min(deadline.saturating_duration_since(tokio::time::Instant::now()));
+                    match tokio::time::timeout(slice, republished.changed()).await {
+                        Ok(Ok(())) => break,
+                        Ok(Err(_)) => {
+                            return Err(ApiError::internal(format!(
+                                "stream {}: its routes are gone",
+                                stream.name
+                            )))
+                        }
+                        Err(_) => {}
+                    }
+                    for &index in &closed_shards {
+                        if self.heal_orphaned_close(stream, index).await? {
+                            break 'wait;
+                        }
+                    }
+                    if tokio::time::Instant::now() >= deadline {
+                        return Err(ApiError::internal(format!(
+                            "stream {}: a shard was closed but no new routes were published",
+                            stream.name
+                        )));
+                    }
                 }
             }
         }

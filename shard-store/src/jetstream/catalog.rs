@@ -277,6 +277,24 @@ impl Catalog for JetStreamStore {
         })
     }
 
+    fn leases(&self) -> StoreFuture<'_, Vec<(String, Lease)>> {
+        Box::pin(async move {
+            let mut all = Vec::new();
+            for key in self.inner.catalogue_keys(LEASE).await? {
+                let name = key[LEASE.len()..].to_string();
+                if let Some(lease) = self.lease(&name).await? {
+                    all.push((name, lease));
+                }
+            }
+            Ok(all)
+        })
+    }
+
+    fn remove_lease(&self, key: &str, revision: u64) -> StoreFuture<'_, bool> {
+        let key = format!("{LEASE}{key}");
+        Box::pin(async move { self.inner.erase(&key, Some(revision)).await })
+    }
+
     fn put_lease(
         &self,
         key: &str,

@@ -3,7 +3,9 @@
 //! any replica (falling back to the leader for one a replica does not have yet).
 
 use super::codec::{self, MAX_RECORDS_PER_MESSAGE};
-use super::{is_not_found, locked, tombstone, unavailable, Inner, JetStreamStore};
+use super::{
+    is_not_found, locked, tombstone, unavailable, Inner, JetStreamStore, TOMBSTONE_GRACE_MS,
+};
 use crate::log::{Chunk, Position, RunOutcome, ShardLog, ShardStats, StoreFuture};
 use crate::{Result, Run, ShardKey, StoreError, StoredRecord, TrimReport};
 use async_nats::jetstream::stream::DirectGetErrorKind;
@@ -12,6 +14,11 @@ use futures_util::StreamExt;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::timeout;
+
+/// The catalogue keys of a stream's trim notes begin with this.
+fn trimmed_prefix(stream: u64) -> String {
+    format!("trimmed.{stream}.")
+}
 
 /// Messages fetched at once by a read.
 const READ_WINDOW: u64 = 16;
@@ -97,7 +104,7 @@ impl Inner {
 
     /// The catalogue key where a trim that empties a shard notes the shard's last position.
     fn trimmed_key(&self, key: ShardKey) -> String {
-        format!("trimmed.{}.{}", key.stream, key.shard)
+        format!("{}{}", trimmed_prefix(key.stream), key.shard)
     }
 
     async fn trimmed_tip(&self, key: ShardKey) -> Result<Option<Position>> {
@@ -212,15 +219,36 @@ impl Inner {
         Ok((lo <= last).then(|| codec::position(lo, 0)))
     }
 
-    async fn close(&self, key: ShardKey) -> Result<Position> {
-        self.set_closed(key, true).await?;
+    async fn close(&self, key: ShardKey, now_ms: i64) -> Result<Position> {
+        self.set_closed(key, Some(now_ms)).await?;
         self.last_position(key).await
     }
 
-    /// Binds the shard's stream to its closed (or open) subject, creating the stream if no
-    /// record was ever written to it.
-    pub(super) async fn set_closed(&self, key: ShardKey, closed: bool) -> Result<()> {
-        let config = self.shard_config(key, closed);
+    /// When the shard was closed (its mark), or `None` if it is open or was never written.
+    pub(super) async fn closed_at(&self, key: ShardKey) -> Result<Option<i64>> {
+        let stream = self.shard_stream(key).await?;
+        match timeout(self.options.call_timeout, stream.get_info()).await {
+            Ok(Ok(info)) => Ok(super::closed_at(&info.config.metadata)),
+            Ok(Err(e)) if is_not_found(&e) => Ok(None),
+            Ok(Err(e)) => Err(unavailable(e)),
+            Err(_) => Err(unavailable("stream info timed out")),
+        }
+    }
+
+    /// Reopens the shard only if it is still closed by the close of `closed_ms`: a heal that
+    /// two nodes attempt at once, or that meets a newer close, changes nothing.
+    async fn reopen_closed_at(&self, key: ShardKey, closed_ms: i64) -> Result<bool> {
+        if self.closed_at(key).await? != Some(closed_ms) {
+            return Ok(false);
+        }
+        self.set_closed(key, None).await?;
+        Ok(true)
+    }
+
+    /// Binds the shard's stream to its closed subject (with the time of the close) or to its
+    /// open one, creating the stream if no record was ever written to it.
+    pub(super) async fn set_closed(&self, key: ShardKey, closed_ms: Option<i64>) -> Result<()> {
+        let config = self.shard_config(key, closed_ms);
         // A writer may create the stream between a failed update and our create: try again.
         for _ in 0..5 {
             let updated = timeout(
@@ -314,21 +342,29 @@ impl Inner {
         })
     }
 
-    async fn delete_stream(&self, stream: u64) -> Result<TrimReport> {
-        // The tombstone first, so no writer re-creates a shard stream once it is deleted...
+    async fn delete_stream(&self, stream: u64, now_ms: i64) -> Result<TrimReport> {
+        // The tombstone first, so no writer re-creates a shard stream once it is deleted
+        // (kept as it is when a deletion resumes, so its grace runs from the first attempt)...
         let marked = timeout(
             self.options.call_timeout,
-            self.kv.put(tombstone(stream), bytes::Bytes::new()),
+            self.kv
+                .create(tombstone(stream), now_ms.to_be_bytes().to_vec().into()),
         )
         .await;
         match marked {
             Ok(Ok(_)) => {}
+            Ok(Err(e)) if e.kind() == async_nats::jetstream::kv::CreateErrorKind::AlreadyExists => {
+            }
             Ok(Err(e)) => return Err(unavailable(e)),
             Err(_) => return Err(unavailable("tombstone write timed out")),
         }
         // ...and a second pass for one created between its check and the tombstone.
         for _ in 0..2 {
             self.delete_shard_streams(stream).await?;
+        }
+        // The shards' trim notes mean nothing without their shards.
+        for key in self.catalogue_keys(&trimmed_prefix(stream)).await? {
+            self.erase(&key, None).await?;
         }
         locked(&self.writers).retain(|k, _| k.stream != stream);
         locked(&self.tips).retain(|k, _| k.stream != stream);
@@ -338,19 +374,143 @@ impl Inner {
         })
     }
 
-    async fn delete_shard_streams(&self, stream: u64) -> Result<()> {
-        let prefix = format!("{}_{}_", self.ns(), stream);
+    /// Removes the tombstones whose grace is over and whose stream has no shard stream left
+    /// (deleting any that is, for the next sweep), with what is left of their trim notes.
+    /// Returns how many tombstones went.
+    async fn sweep(&self, now_ms: i64) -> Result<usize> {
+        let tombstones = self.catalogue_keys("deleted.").await?;
+        if tombstones.is_empty() {
+            return Ok(0);
+        }
+        let shard_streams = self.stream_names(&format!("{}_", self.ns())).await?;
+        let mut swept = 0;
+        for key in tombstones {
+            let Some(stream) = key
+                .strip_prefix("deleted.")
+                .and_then(|id| id.parse::<u64>().ok())
+            else {
+                continue;
+            };
+            let deleted_ms = match timeout(self.options.call_timeout, self.kv.get(&key)).await {
+                Ok(Ok(Some(v))) => <[u8; 8]>::try_from(v.as_ref()).ok().map(i64::from_be_bytes),
+                Ok(Ok(None)) => continue,
+                Ok(Err(e)) => return Err(unavailable(e)),
+                Err(_) => return Err(unavailable("catalogue read timed out")),
+            };
+            let Some(deleted_ms) = deleted_ms else {
+                // Written by an older version, without a time: its grace starts now.
+                let dated = self.kv.put(&key, now_ms.to_be_bytes().to_vec().into());
+                match timeout(self.options.call_timeout, dated).await {
+                    Ok(Ok(_)) => continue,
+                    Ok(Err(e)) => return Err(unavailable(e)),
+                    Err(_) => return Err(unavailable("catalogue write timed out")),
+                }
+            };
+            if now_ms - deleted_ms < TOMBSTONE_GRACE_MS {
+                continue;
+            }
+            let prefix = format!("{}_{}_", self.ns(), stream);
+            if shard_streams.iter().any(|n| n.starts_with(&prefix)) {
+                // Not finished (or a shard stream was re-created): finish it first.
+                self.delete_shard_streams(stream).await?;
+                continue;
+            }
+            for trimmed in self.catalogue_keys(&trimmed_prefix(stream)).await? {
+                self.erase(&trimmed, None).await?;
+            }
+            self.erase(&key, None).await?;
+            swept += 1;
+        }
+        Ok(swept)
+    }
+
+    /// The catalogue's keys that begin with `prefix`.
+    pub(super) async fn catalogue_keys(&self, prefix: &str) -> Result<Vec<String>> {
+        let mut keys = match timeout(self.options.call_timeout, self.kv.keys()).await {
+            Ok(Ok(keys)) => keys,
+            Ok(Err(e)) => return Err(unavailable(format!("catalogue keys: {e}"))),
+            Err(_) => return Err(unavailable("catalogue keys: timed out")),
+        };
+        let mut found = Vec::new();
+        loop {
+            match timeout(self.options.call_timeout, keys.next()).await {
+                Ok(Some(Ok(key))) if key.starts_with(prefix) => found.push(key),
+                Ok(Some(Ok(_))) => {}
+                Ok(Some(Err(e))) if is_not_found(&e) => break,
+                Ok(Some(Err(e))) => return Err(unavailable(format!("catalogue keys: {e}"))),
+                Ok(None) => break,
+                Err(_) => return Err(unavailable("catalogue keys: timed out")),
+            }
+        }
+        Ok(found)
+    }
+
+    /// Removes `key` from the catalogue for good, if it is still at `revision` (any revision
+    /// if `None`): a KV purge, then the purge marker itself from the bucket's stream (with
+    /// anything older on the key, never a later write). False if the key changed meanwhile.
+    pub(super) async fn erase(&self, key: &str, revision: Option<u64>) -> Result<bool> {
+        let purged = match revision {
+            Some(r) => {
+                timeout(
+                    self.options.call_timeout,
+                    self.kv.purge_expect_revision(key, Some(r)),
+                )
+                .await
+            }
+            None => timeout(self.options.call_timeout, self.kv.purge(key)).await,
+        };
+        match purged {
+            Ok(Ok(())) => {}
+            Ok(Err(e))
+                if e.kind() == async_nats::jetstream::kv::UpdateErrorKind::WrongLastRevision =>
+            {
+                return Ok(false)
+            }
+            Ok(Err(e)) => return Err(unavailable(format!("catalogue purge: {e}"))),
+            Err(_) => return Err(unavailable("catalogue purge: timed out")),
+        }
+        let marker = match timeout(self.options.call_timeout, self.kv.entry(key)).await {
+            Ok(Ok(Some(entry))) if entry.operation != async_nats::jetstream::kv::Operation::Put => {
+                entry.revision
+            }
+            // Written again since (or already gone): leave it.
+            Ok(Ok(_)) => return Ok(true),
+            Ok(Err(e)) => return Err(unavailable(format!("catalogue read: {e}"))),
+            Err(_) => return Err(unavailable("catalogue read: timed out")),
+        };
+        let subject = format!("{}{key}", self.kv.prefix);
+        let dropped = timeout(
+            self.options.call_timeout,
+            self.kv.stream.purge().filter(subject).sequence(marker + 1),
+        )
+        .await;
+        match dropped {
+            Ok(Ok(_)) => Ok(true),
+            Ok(Err(e)) => Err(unavailable(format!("catalogue purge: {e}"))),
+            Err(_) => Err(unavailable("catalogue purge: timed out")),
+        }
+    }
+
+    /// The names of the JetStream streams beginning with `prefix`.
+    async fn stream_names(&self, prefix: &str) -> Result<Vec<String>> {
         let mut names = self.js.stream_names();
-        let mut doomed = Vec::new();
+        let mut found = Vec::new();
         loop {
             match timeout(self.options.call_timeout, names.next()).await {
-                Ok(Some(Ok(name))) if name.starts_with(&prefix) => doomed.push(name),
+                Ok(Some(Ok(name))) if name.starts_with(prefix) => found.push(name),
                 Ok(Some(Ok(_))) => {}
                 Ok(Some(Err(e))) => return Err(unavailable(e)),
                 Ok(None) => break,
                 Err(_) => return Err(unavailable("listing streams timed out")),
             }
         }
+        Ok(found)
+    }
+
+    async fn delete_shard_streams(&self, stream: u64) -> Result<()> {
+        let doomed = self
+            .stream_names(&format!("{}_{}_", self.ns(), stream))
+            .await?;
         for name in doomed {
             let gone = timeout(self.options.call_timeout, self.js.delete_stream(&name)).await;
             match gone {
@@ -467,20 +627,32 @@ impl ShardLog for JetStreamStore {
         Box::pin(self.inner.position_at_time(shard, ts_ms))
     }
 
-    fn close(&self, shard: ShardKey) -> StoreFuture<'_, Position> {
-        Box::pin(self.inner.close(shard))
+    fn close(&self, shard: ShardKey, now_ms: i64) -> StoreFuture<'_, Position> {
+        Box::pin(self.inner.close(shard, now_ms))
+    }
+
+    fn closed_at(&self, shard: ShardKey) -> StoreFuture<'_, Option<i64>> {
+        Box::pin(self.inner.closed_at(shard))
     }
 
     fn reopen(&self, shard: ShardKey) -> StoreFuture<'_, ()> {
-        Box::pin(self.inner.set_closed(shard, false))
+        Box::pin(self.inner.set_closed(shard, None))
+    }
+
+    fn reopen_closed_at(&self, shard: ShardKey, closed_ms: i64) -> StoreFuture<'_, bool> {
+        Box::pin(self.inner.reopen_closed_at(shard, closed_ms))
     }
 
     fn trim(&self, shard: ShardKey, cutoff_ms: i64, max: usize) -> StoreFuture<'_, TrimReport> {
         Box::pin(self.inner.trim(shard, cutoff_ms, max))
     }
 
-    fn delete_stream(&self, stream: u64, _max: usize) -> StoreFuture<'_, TrimReport> {
-        Box::pin(self.inner.delete_stream(stream))
+    fn delete_stream(&self, stream: u64, _max: usize, now_ms: i64) -> StoreFuture<'_, TrimReport> {
+        Box::pin(self.inner.delete_stream(stream, now_ms))
+    }
+
+    fn sweep(&self, now_ms: i64) -> StoreFuture<'_, usize> {
+        Box::pin(self.inner.sweep(now_ms))
     }
 
     fn stats(&self, shard: ShardKey) -> StoreFuture<'_, ShardStats> {

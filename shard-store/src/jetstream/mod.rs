@@ -12,7 +12,18 @@
 //!   the acknowledgement, waking SubscribeToShard on every node.
 //! - KV bucket `ns_catalog`: `stream.<id>` (documents, revision = KV revision), `name.<name>`
 //!   (which stream holds a name), `setting.<name>`, `next-stream-id`, `deleted.<id>` (a
-//!   deleted stream's tombstone: writers never re-create its shards).
+//!   deleted stream's tombstone: writers never re-create its shards; its value is when the
+//!   deletion began), `trimmed.<id>.<s>` (the last position of a shard trimmed empty),
+//!   `lease.<md5 of consumer ARN>.<s>` (SubscribeToShard leases).
+//!
+//! # Cleaning up the catalogue
+//! Nothing above may pile up for ever. A deleted stream's `trimmed.*` keys go with its shard
+//! streams (`delete_stream`); its tombstone goes once those are all gone and
+//! [`TOMBSTONE_GRACE_MS`] has passed ([`ShardLog::sweep`](crate::ShardLog::sweep), from the
+//! retention worker of any node; idempotent). Leases are removed by the domain once they can
+//! no longer refuse or end a subscription (`Catalog::remove_lease`). Keys are erased, not just
+//! deleted: the KV purge marker is purged from the bucket's stream too, so nothing of the key
+//! stays behind.
 //!
 //! # Durability and visibility
 //! An append resolves once JetStream has acknowledged the message, that is once a quorum of
@@ -223,14 +234,15 @@ impl Inner {
         format!("{}.tip.{}.{}", self.ns(), key.stream, key.shard)
     }
 
-    fn shard_config(&self, key: ShardKey, closed: bool) -> jetstream::stream::Config {
+    /// The shard stream's configuration: open, or closed at `closed_ms` (the closer's clock).
+    fn shard_config(&self, key: ShardKey, closed_ms: Option<i64>) -> jetstream::stream::Config {
         let mut metadata = HashMap::new();
-        if closed {
-            metadata.insert(CLOSED_MARK.to_string(), "1".to_string());
+        if let Some(at) = closed_ms {
+            metadata.insert(CLOSED_MARK.to_string(), at.to_string());
         }
         jetstream::stream::Config {
             name: self.stream_name(key),
-            subjects: vec![if closed {
+            subjects: vec![if closed_ms.is_some() {
                 self.closed_subject(key)
             } else {
                 self.subject(key)
@@ -259,5 +271,20 @@ fn tombstone(stream: u64) -> String {
     format!("deleted.{stream}")
 }
 
-/// Stream metadata key marking a closed shard.
+/// Stream metadata key marking a closed shard; its value is when it was closed (ms since the
+/// epoch, by the closing node's clock). Shards closed by older versions carry "1": a very
+/// old close.
 const CLOSED_MARK: &str = "kinesd-closed";
+
+/// When a shard stream's configuration says it was closed, if it is closed.
+fn closed_at(metadata: &HashMap<String, String>) -> Option<i64> {
+    metadata
+        .get(CLOSED_MARK)
+        .map(|v| v.parse().unwrap_or(i64::MIN))
+}
+
+/// A tombstone outlives the deletion of its stream's shard streams by this long (by the
+/// injected clock) before the sweep removes it: far longer than any write that may have
+/// begun before the deletion keeps retrying (`write_deadline`, 20 s by default), so no
+/// writer can meet the missing tombstone and re-create a shard stream.
+pub const TOMBSTONE_GRACE_MS: i64 = 600_000;

@@ -163,7 +163,7 @@ impl Inner {
                             // race us; either creation serves).
                             let made = timeout(
                                 self.options.call_timeout,
-                                self.js.create_stream(self.shard_config(key, false)),
+                                self.js.create_stream(self.shard_config(key, None)),
                             )
                             .await;
                             match made {
@@ -197,7 +197,6 @@ async fn run_writer(inner: Arc<Inner>, key: ShardKey, mut rx: mpsc::UnboundedRec
     let budget = inner.max_payload.saturating_sub(HEADER_BYTES + 1024);
     let mut carried: Option<Job> = None;
     let mut last_arrival = i64::MIN;
-    let mut closed = false;
     loop {
         let first = match carried.take() {
             Some(job) => job,
@@ -219,10 +218,6 @@ async fn run_writer(inner: Arc<Inner>, key: ShardKey, mut rx: mpsc::UnboundedRec
             bytes += job.bytes;
             records += job.run.records.len();
             jobs.push(job);
-        }
-        if closed {
-            answer_closed(jobs);
-            continue;
         }
         if bytes > budget {
             // One run alone: PutRecords carries at most 5 MiB, so only servers with a small
@@ -259,10 +254,10 @@ async fn run_writer(inner: Arc<Inner>, key: ShardKey, mut rx: mpsc::UnboundedRec
                 }
                 inner.announce_tip(key, tip).await;
             }
-            Ok(Published::Closed) => {
-                closed = true;
-                answer_closed(jobs);
-            }
+            // Not remembered: a close can be undone (a reshard that was not stored, a heal of
+            // an orphaned close), and then the next publish must go through. While the shard
+            // is closed, each batch costs one refused publish and one stream-info request.
+            Ok(Published::Closed) => answer_closed(jobs),
             Ok(Published::Dropped) => {
                 let mut index = 0;
                 for job in jobs {
