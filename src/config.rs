@@ -67,6 +67,9 @@ pub struct Config {
     /// The clock, when kinesd runs on a manual one (`--clock manual`) that the control API
     /// moves; `None` on the system clock.
     pub manual_clock: Option<crate::clock::ManualClock>,
+    /// Enforce AWS's throughput limits (`--enforce-limits`; see `streams/throughput.rs`):
+    /// ProvisionedThroughputExceeded and LimitExceeded on the injected clock.
+    pub enforce_limits: bool,
     /// Run by the store when it falls idle after writes: the binary hands freed memory back to
     /// the OS there (the library itself holds no `unsafe`).
     pub on_idle: Option<fn()>,
@@ -94,6 +97,7 @@ impl Default for Config {
             trim_batch: 1_000,
             tls: crate::tls::TlsConfig::default(),
             on_idle: None,
+            enforce_limits: false,
             control_api: false,
             control_api_remote: false,
             manual_clock: None,

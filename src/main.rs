@@ -187,6 +187,7 @@ async fn main() {
         credentials,
         streams,
         control_api: args.control_api,
+        enforce_limits: args.enforce_limits,
         control_api_remote: args.control_api_remote,
         manual_clock: manual_clock.clone(),
         hosts: kinesd::HostPolicy {

@@ -185,6 +185,11 @@ pub struct Args {
     /// `manual`: a clock that moves only through the control API.
     #[arg(long, value_enum, default_value = "system")]
     pub clock: ClockArg,
+    /// Enforce AWS's throughput limits: per shard 1 MiB/s and 1,000 records/s of writes, 5
+    /// GetRecords calls/s and 2 MiB/s of reads (ProvisionedThroughputExceededException), and
+    /// the control-plane rates (LimitExceededException), on kinesd's clock.
+    #[arg(long)]
+    pub enforce_limits: bool,
     /// Milliseconds a large answer may wait for its client to read it before the connection
     /// is closed.
     #[arg(long, default_value_t = 60_000)]

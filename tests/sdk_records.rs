@@ -1681,7 +1681,9 @@ both_backends! {
                 data: b"late".to_vec(),
             })
             .collect();
-        registry.put(&stream, entries, None).await.unwrap();
+        for r in registry.put(&stream, entries, None).await.unwrap() {
+            r.unwrap();
+        }
         let purge = registry.clone();
         purge.enforce_retention_fully().await.unwrap();
         for key in keys {

@@ -27,7 +27,7 @@ pub async fn put_record(ctx: &Ctx, input: PutRecordInput) -> Result<PutRecordOut
             ))
         })?),
     };
-    let seq = Registry::put(
+    let mut results = Registry::put(
         ctx,
         &stream,
         vec![PutEntry {
@@ -38,9 +38,10 @@ pub async fn put_record(ctx: &Ctx, input: PutRecordInput) -> Result<PutRecordOut
         floor,
     )
     .await?;
+    let seq = results.pop().expect("one result per entry")?;
     Ok(PutRecordOutput {
-        shard_id: shard_id(seq[0].shard_index),
-        sequence_number: seq[0].to_string(),
+        shard_id: shard_id(seq.shard_index),
+        sequence_number: seq.to_string(),
         encryption_type: (encryption != "NONE").then(|| encryption.to_string()),
     })
 }

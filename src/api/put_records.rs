@@ -42,16 +42,25 @@ pub async fn put_records(ctx: &Ctx, input: PutRecordsInput) -> Result<PutRecords
             "Records size exceeds 10 MB limit".into(),
         ));
     }
-    let sequence_numbers = ctx.put(&stream, entries, None).await?;
+    let results = ctx.put(&stream, entries, None).await?;
+    let failed = results.iter().filter(|r| r.is_err()).count();
     Ok(PutRecordsOutput {
-        failed_record_count: 0,
-        records: sequence_numbers
+        failed_record_count: failed as _,
+        records: results
             .iter()
-            .map(|s| PutRecordsResultEntry {
-                sequence_number: Some(s.to_string()),
-                shard_id: Some(shard_id(s.shard_index)),
-                error_code: None,
-                error_message: None,
+            .map(|r| match r {
+                Ok(s) => PutRecordsResultEntry {
+                    sequence_number: Some(s.to_string()),
+                    shard_id: Some(shard_id(s.shard_index)),
+                    error_code: None,
+                    error_message: None,
+                },
+                Err(e) => PutRecordsResultEntry {
+                    sequence_number: None,
+                    shard_id: None,
+                    error_code: Some(e.type_name().to_string()),
+                    error_message: e.message().map(str::to_string),
+                },
             })
             .collect(),
         encryption_type: (encryption != "NONE").then(|| encryption.to_string()),

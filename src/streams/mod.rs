@@ -10,6 +10,7 @@
 //! - `declared`: streams declared at start (`--streams`);
 //! - `follow`: applying what other nodes change in a shared catalogue (cluster mode);
 //! - `subscriptions`: SubscribeToShard's leases;
+//! - `throughput`: AWS's throughput limits (`--enforce-limits`);
 //! - `consumers`, `reshard`, `settings`: enhanced fan-out, resharding, account settings
 //!   (the account's document in `account`);
 //! - `sequence`, `iterator`, `hash`: the encodings clients hold on to (ARNs: `protocol::arn`).
@@ -29,6 +30,7 @@ pub mod sequence;
 pub mod settings;
 mod stream;
 pub mod subscriptions;
+pub mod throughput;
 mod write;
 
 pub use meta::{ShardClosed, ShardMeta, StreamMeta, StreamMode, StreamStatus, META_VERSION};

@@ -8,6 +8,7 @@
 //!   open or close, and a writer that met a closed shard waits for that republication.
 
 use super::meta::StreamMeta;
+use super::throughput::ShardLimits;
 use crate::metrics::ShardTraffic;
 use shard_store::ShardKey;
 use std::sync::{Arc, RwLock};
@@ -43,6 +44,21 @@ pub struct Stream {
     routes: watch::Sender<Arc<Vec<Route>>>,
     /// Each shard's traffic through this process, by shard index (grown as shards appear).
     traffic: RwLock<Vec<Arc<ShardTraffic>>>,
+    /// Each shard's throughput buckets, by shard index (used only with `--enforce-limits`).
+    limits: RwLock<Vec<Arc<ShardLimits>>>,
+}
+
+/// Slot `index` of a per-shard vector, grown with defaults as shards appear.
+fn per_shard<T: Default>(slots: &RwLock<Vec<Arc<T>>>, index: u32) -> Arc<T> {
+    let index = index as usize;
+    if let Some(t) = slots.read().unwrap_or_else(|p| p.into_inner()).get(index) {
+        return t.clone();
+    }
+    let mut slots = slots.write().unwrap_or_else(|p| p.into_inner());
+    while slots.len() <= index {
+        slots.push(Arc::default());
+    }
+    slots[index].clone()
 }
 
 impl Stream {
@@ -54,6 +70,7 @@ impl Stream {
             routes: watch::channel(Arc::new(Vec::new())).0,
             doc: RwLock::new(Versioned { meta, revision }),
             traffic: RwLock::default(),
+            limits: RwLock::default(),
         };
         stream.rebuild_routes();
         stream
@@ -75,18 +92,12 @@ impl Stream {
 
     /// Runs `f` on shard `index`'s traffic counters.
     pub fn traffic<R>(&self, index: u32, f: impl FnOnce(&ShardTraffic) -> R) -> R {
-        let index = index as usize;
-        {
-            let traffic = self.traffic.read().unwrap_or_else(|p| p.into_inner());
-            if let Some(t) = traffic.get(index) {
-                return f(t);
-            }
-        }
-        let mut traffic = self.traffic.write().unwrap_or_else(|p| p.into_inner());
-        while traffic.len() <= index {
-            traffic.push(Arc::default());
-        }
-        f(&traffic[index])
+        f(&per_shard(&self.traffic, index))
+    }
+
+    /// Shard `index`'s throughput buckets (`throughput.rs`).
+    pub fn limits(&self, index: u32) -> Arc<ShardLimits> {
+        per_shard(&self.limits, index)
     }
 
     /// Every shard's counters with its shard id, for a scrape.

@@ -10,6 +10,9 @@
 //!   reshard and never written to a closed shard. If no routes come and the catalogue still
 //!   shows the shard open, the close may be the leftover of a node that died mid-reshard:
 //!   past a grace it is undone and the run sent again (`Registry::heal_orphaned_close`).
+//! - With `--enforce-limits`, each shard's run is checked against the shard's write buckets
+//!   after routing and before the append (`throughput.rs`); a refused record is written
+//!   nowhere and only its own result is an error.
 
 use super::sequence::SequenceNumber;
 use super::stream::{route, Shard, Stream};
@@ -31,22 +34,17 @@ pub struct PutEntry {
 
 impl Registry {
     /// Appends records to their shards and returns once they are durable (per the durability
-    /// setting). Results are in entry order.
+    /// setting). Results are in entry order; with `--enforce-limits` a record over its shard's
+    /// write limits is not written and its result is ProvisionedThroughputExceeded.
     pub async fn put(
         &self,
         stream: &Stream,
         entries: Vec<PutEntry>,
         ordering_floor: Option<SequenceNumber>,
-    ) -> Result<Vec<SequenceNumber>, ApiError> {
-        let mut results = vec![
-            SequenceNumber {
-                stream_id: stream.id,
-                shard_index: 0,
-                position: 0,
-                arrival_ms: 0,
-            };
-            entries.len()
-        ];
+    ) -> Result<Vec<Result<SequenceNumber, ApiError>>, ApiError> {
+        let mut results: Vec<Result<SequenceNumber, ApiError>> = (0..entries.len())
+            .map(|_| Err(ApiError::internal("record not written")))
+            .collect();
         let hashes: Vec<u128> = entries.iter().map(|e| e.hash).collect();
         let mut pending: Vec<(usize, RecordIn)> = entries
             .into_iter()
@@ -83,6 +81,9 @@ impl Registry {
                     }
                 }
             }
+            if self.config.enforce_limits {
+                groups = self.throttle_writes(stream, groups, &mut results);
+            }
             let (shards, runs): (Vec<(Shard, Vec<usize>)>, Vec<Run>) = groups
                 .into_iter()
                 .map(|(shard, members, run)| ((shard, members), run))
@@ -107,12 +108,12 @@ impl Registry {
                     RunOutcome::Appended { first, arrival_ms } => {
                         stream.traffic(shard.index, |t| t.wrote(members.len() as u64, bytes));
                         for (position, i) in (first..).zip(members) {
-                            results[i] = SequenceNumber {
+                            results[i] = Ok(SequenceNumber {
                                 stream_id: stream.id,
                                 shard_index: shard.index,
                                 position,
                                 arrival_ms,
-                            };
+                            });
                         }
                     }
                     RunOutcome::Closed { records } => {
@@ -155,5 +156,57 @@ impl Registry {
             }
         }
         Ok(results)
+    }
+
+    /// Keeps of each shard's run the records its write buckets admit now (in order); the
+    /// others get ProvisionedThroughputExceeded in `results` and are counted as throttled.
+    fn throttle_writes(
+        &self,
+        stream: &Stream,
+        groups: Vec<(Shard, Vec<usize>, Run)>,
+        results: &mut [Result<SequenceNumber, ApiError>],
+    ) -> Vec<(Shard, Vec<usize>, Run)> {
+        let now = self.now();
+        let mut kept = Vec::with_capacity(groups.len());
+        for (shard, members, mut run) in groups {
+            let sizes = run
+                .records
+                .iter()
+                .map(|r| r.data.len() + r.partition_key.len());
+            let admitted = stream.limits(shard.index).admit_writes(sizes, now);
+            let refused = admitted.iter().filter(|ok| !**ok).count();
+            if refused == 0 {
+                kept.push((shard, members, run));
+                continue;
+            }
+            stream.traffic(shard.index, |t| {
+                t.throttled_records
+                    .fetch_add(refused as u64, std::sync::atomic::Ordering::Relaxed)
+            });
+            let mut flags = admitted.iter();
+            run.records.retain(|_| *flags.next().unwrap_or(&false));
+            let mut members_kept = Vec::with_capacity(members.len() - refused);
+            for (i, ok) in members.into_iter().zip(admitted) {
+                if ok {
+                    members_kept.push(i);
+                } else {
+                    results[i] = Err(self.shard_rate_exceeded(stream, shard.index));
+                }
+            }
+            if !members_kept.is_empty() {
+                kept.push((shard, members_kept, run));
+            }
+        }
+        kept
+    }
+
+    /// AWS's ProvisionedThroughputExceeded for a shard (reference §3.6).
+    pub fn shard_rate_exceeded(&self, stream: &Stream, shard_index: u32) -> ApiError {
+        ApiError::ProvisionedThroughputExceeded(format!(
+            "Rate exceeded for shard {} in stream {} under account {}.",
+            super::sequence::shard_id(shard_index),
+            stream.name,
+            self.config.account_id
+        ))
     }
 }

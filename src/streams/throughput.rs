@@ -1,0 +1,204 @@
+//! AWS's throughput limits (`--enforce-limits`, off by default): per shard 1 MiB/s and 1,000
+//! records/s of writes, 5 GetRecords calls/s and 2 MiB/s of reads; per account or stream the
+//! control-plane rates of [`control_rate`].
+//!
+//! The model: every limit is a token bucket that refills continuously, per millisecond of the
+//! injected clock (`Registry::now()`), at its rate, up to a capacity of one second's worth.
+//! AWS publishes the rates but not the exact burst, so "one second's worth" is this server's
+//! choice. Tokens are kept in thousandths, so a refill of `rate` per second is exactly `rate`
+//! thousandths per millisecond: the same requests at the same simulated times always get
+//! the same answers.
+//!
+//! Invariants:
+//! - nothing here reads the system time; a clock that moves back refills nothing;
+//! - a refused write takes no tokens and is not written; a taken record took both its bytes
+//!   (data plus partition key) and one record from its shard's buckets;
+//! - a record larger than a full byte bucket passes when the bucket is full and leaves it in
+//!   debt (AWS absorbs large records with a "burst tank");
+//! - a read is admitted only while its shard's byte bucket is not in debt and a call token is
+//!   left; the answer's bytes are charged after it, so a 10 MiB answer from a full bucket
+//!   throttles the shard's reads for the next 4 s (AWS says 5 s: it counts no burst);
+//! - a throttled GetRecords is refused before it reads: its iterator stays valid;
+//! - when limits are off the request path pays one branch on `Config::enforce_limits`.
+
+use crate::protocol::Operation;
+use std::sync::Mutex;
+
+/// One MiB.
+const MIB: i64 = 1024 * 1024;
+
+/// Thousandths of a token per token.
+const MILLI: i64 = 1000;
+
+/// A token bucket refilling `rate` tokens per second, continuously, up to one second's worth.
+#[derive(Debug, Clone)]
+pub struct Bucket {
+    rate: i64,
+    /// Thousandths of a token; below zero after a cost larger than a full bucket.
+    level: i64,
+    at_ms: i64,
+}
+
+impl Bucket {
+    /// A full bucket at `now`.
+    pub fn new(rate: i64, now: i64) -> Bucket {
+        Bucket {
+            rate,
+            level: rate * MILLI,
+            at_ms: now,
+        }
+    }
+
+    fn refill(&mut self, now: i64) {
+        let elapsed = now.saturating_sub(self.at_ms).max(0);
+        self.level = self
+            .level
+            .saturating_add(elapsed.saturating_mul(self.rate))
+            .min(self.rate * MILLI);
+        self.at_ms = self.at_ms.max(now);
+    }
+
+    /// Whether `cost` tokens are there (a cost above capacity needs a full bucket).
+    fn has(&mut self, cost: i64, now: i64) -> bool {
+        self.refill(now);
+        self.level >= cost.min(self.rate) * MILLI
+    }
+
+    fn take(&mut self, cost: i64) {
+        self.level -= cost * MILLI;
+    }
+
+    /// Takes `cost` tokens if they are there.
+    pub fn try_take(&mut self, cost: i64, now: i64) -> bool {
+        let ok = self.has(cost, now);
+        if ok {
+            self.take(cost);
+        }
+        ok
+    }
+}
+
+/// A shard's buckets, created full on first use.
+#[derive(Debug, Default)]
+pub struct ShardLimits(Mutex<Option<Buckets>>);
+
+#[derive(Debug)]
+struct Buckets {
+    write_bytes: Bucket,
+    write_records: Bucket,
+    read_calls: Bucket,
+    read_bytes: Bucket,
+}
+
+impl ShardLimits {
+    fn with<R>(&self, now: i64, f: impl FnOnce(&mut Buckets) -> R) -> R {
+        let mut guard = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let buckets = guard.get_or_insert_with(|| Buckets {
+            write_bytes: Bucket::new(MIB, now),
+            write_records: Bucket::new(1000, now),
+            read_calls: Bucket::new(5, now),
+            read_bytes: Bucket::new(2 * MIB, now),
+        });
+        f(buckets)
+    }
+
+    /// For each record's size (data plus partition key), in order: whether it may be written
+    /// now; the admitted ones have taken their tokens.
+    pub fn admit_writes(&self, sizes: impl Iterator<Item = usize>, now: i64) -> Vec<bool> {
+        self.with(now, |b| {
+            sizes
+                .map(|size| {
+                    let size = size as i64;
+                    let ok = b.write_bytes.has(size, now) && b.write_records.has(1, now);
+                    if ok {
+                        b.write_bytes.take(size);
+                        b.write_records.take(1);
+                    }
+                    ok
+                })
+                .collect()
+        })
+    }
+
+    /// Whether a GetRecords call may read now (takes a call token if so).
+    pub fn admit_read(&self, now: i64) -> bool {
+        self.with(now, |b| {
+            b.read_bytes.has(0, now) && b.read_calls.try_take(1, now)
+        })
+    }
+
+    /// Charges an answer's bytes to the shard's read bucket.
+    pub fn charge_read(&self, bytes: u64, now: i64) {
+        self.with(now, |b| {
+            b.read_bytes.refill(now);
+            b.read_bytes.take(bytes as i64);
+        })
+    }
+}
+
+/// What a control-plane limit is counted per.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    Account,
+    Stream,
+}
+
+/// The control-plane limits (reference §3.9, from AWS's API reference): calls per second and
+/// what they are counted per. Operations not listed are not limited.
+pub fn control_rate(op: Operation) -> Option<(i64, Scope)> {
+    use Operation::*;
+    use Scope::*;
+    Some(match op {
+        CreateStream
+        | DeleteStream
+        | ListStreams
+        | AddTagsToStream
+        | RemoveTagsFromStream
+        | ListTagsForStream
+        | SplitShard
+        | MergeShards
+        | RegisterStreamConsumer => (5, Account),
+        DescribeStream => (10, Account),
+        DescribeStreamSummary => (20, Account),
+        UpdateShardCount => (10, Account),
+        DescribeLimits => (1, Account),
+        DescribeAccountSettings | UpdateAccountSettings | UpdateStreamWarmThroughput => {
+            (5, Account)
+        }
+        DescribeStreamConsumer => (20, Stream),
+        ListStreamConsumers | DeregisterStreamConsumer => (5, Stream),
+        ListShards => (1000, Stream),
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refills_per_millisecond_up_to_one_second() {
+        let mut b = Bucket::new(5, 0);
+        assert!((0..5).all(|_| b.try_take(1, 0)));
+        assert!(!b.try_take(1, 0));
+        assert!(!b.try_take(1, 199));
+        assert!(b.try_take(1, 200));
+        assert!((0..5).all(|_| b.try_take(1, 10_000)));
+        assert!(!b.try_take(1, 10_000));
+        // A clock moved back refills nothing.
+        assert!(!b.try_take(1, 5_000));
+    }
+
+    #[test]
+    fn a_large_cost_needs_a_full_bucket_and_leaves_debt() {
+        let limits = ShardLimits::default();
+        assert!(limits.admit_read(0));
+        limits.charge_read(10 * MIB as u64, 0);
+        assert!(!limits.admit_read(3_999));
+        assert!(limits.admit_read(4_000));
+        let mut b = Bucket::new(MIB, 0);
+        assert!(b.try_take(3 * MIB, 0));
+        assert!(!b.try_take(1, 1_999));
+        assert!(b.try_take(1, 2_001));
+    }
+}

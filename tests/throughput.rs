@@ -1,0 +1,162 @@
+//! AWS's throughput limits (`Config::enforce_limits`), on the manual clock: a shard takes 1 MiB/s
+//! and 1,000 records/s of writes and 5 GetRecords calls/s, as buckets of one second's worth
+//! that refill per millisecond; control-plane operations have their per-second rates. Every
+//! outcome is exact because nothing but the test moves the clock.
+
+mod common;
+
+use aws_sdk_kinesis::primitives::Blob;
+use aws_sdk_kinesis::types::PutRecordsRequestEntry;
+use aws_sdk_kinesis::Client;
+use common::raw::send_raw;
+use common::{create, failure};
+use kinesd::{Config, ManualClock, Server};
+
+const RATE_EXCEEDED: &str =
+    "Rate exceeded for shard shardId-000000000000 in stream s under account 000000000000.";
+
+async fn limited(enforce: bool) -> (Server, ManualClock, Client) {
+    common::setup(Config {
+        enforce_limits: enforce,
+        ..Config::default()
+    })
+    .await
+}
+
+fn entries(n: usize, size: usize) -> Vec<PutRecordsRequestEntry> {
+    (0..n)
+        .map(|i| {
+            PutRecordsRequestEntry::builder()
+                .partition_key("p")
+                .data(Blob::new(vec![i as u8; size]))
+                .build()
+                .unwrap()
+        })
+        .collect()
+}
+
+async fn put_records(client: &Client, n: usize, size: usize) -> (i32, Vec<Option<String>>) {
+    let out = client
+        .put_records()
+        .stream_name("s")
+        .set_records(Some(entries(n, size)))
+        .send()
+        .await
+        .unwrap();
+    for r in out.records() {
+        match r.error_code() {
+            Some(code) => {
+                assert_eq!(code, "ProvisionedThroughputExceededException");
+                assert_eq!(r.error_message(), Some(RATE_EXCEEDED));
+                assert!(r.sequence_number().is_none());
+            }
+            None => assert!(r.sequence_number().is_some()),
+        }
+    }
+    let codes = out
+        .records()
+        .iter()
+        .map(|r| r.error_code().map(str::to_string))
+        .collect();
+    (out.failed_record_count().unwrap(), codes)
+}
+
+async fn put_one(client: &Client, size: usize) -> Result<(), (String, String)> {
+    let result = client
+        .put_record()
+        .stream_name("s")
+        .partition_key("p")
+        .data(Blob::new(vec![b'x'; size]))
+        .send()
+        .await;
+    match result {
+        Ok(_) => Ok(()),
+        Err(e) => Err(failure::<(), _, _>(Err(e))),
+    }
+}
+
+async fn scrape(server: &Server) -> String {
+    let resp = send_raw(
+        server.local_addr(),
+        b"GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    assert_eq!(resp.status, 200);
+    resp.text()
+}
+
+fn throttled_total(text: &str) -> Option<u64> {
+    let series = "kinesd_throttled_records_total{stream=\"s\",shard=\"shardId-000000000000\"} ";
+    text.lines()
+        .find_map(|l| l.strip_prefix(series))
+        .map(|v| v.parse().unwrap())
+}
+
+async fn shard_records(client: &Client) -> usize {
+    common::read_shard_data(client, "s", "shardId-000000000000", 10_000)
+        .await
+        .unwrap()
+        .len()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn put_records_over_1000_records_a_second_fails_only_the_excess() {
+    let (server, clock, client) = limited(true).await;
+    create(&client, "s", 1).await;
+    // 1,200 records of 10 bytes in three requests within one simulated second (the clock
+    // does not move): the bucket holds 1,000, so the last 200 fail, one by one.
+    let mut failed = Vec::new();
+    for request in 0..3 {
+        let (count, codes) = put_records(&client, 400, 10).await;
+        let failing: Vec<usize> = codes
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.is_some())
+            .map(|(i, _)| request * 400 + i)
+            .collect();
+        assert_eq!(count as usize, failing.len());
+        failed.extend(failing);
+    }
+    assert_eq!(failed, (1000..1200).collect::<Vec<_>>(), "the last 200");
+    assert_eq!(throttled_total(&scrape(&server).await), Some(200));
+    // A second later the bucket is full again: 200 more go through and nothing more fails.
+    clock.advance_ms(1_000);
+    let (count, _) = put_records(&client, 200, 10).await;
+    assert_eq!(count, 0);
+    assert_eq!(
+        shard_records(&client).await,
+        1200,
+        "refused ones were not written"
+    );
+    assert_eq!(throttled_total(&scrape(&server).await), Some(200));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bytes_are_limited_to_a_mib_a_second_and_put_record_gets_aws_text() {
+    let (server, clock, client) = limited(true).await;
+    create(&client, "s", 1).await;
+    put_one(&client, 600 * 1024).await.unwrap();
+    let (code, message) = put_one(&client, 600 * 1024).await.unwrap_err();
+    assert_eq!(code, "ProvisionedThroughputExceededException");
+    assert_eq!(message, RATE_EXCEEDED);
+    // Each costs 614,401 bytes (600 KiB and a 1-byte partition key); 434,175 are left of the
+    // MiB, and the bucket refills 1,048.576 bytes a millisecond: 172 ms make up the rest.
+    clock.advance_ms(171);
+    assert!(put_one(&client, 600 * 1024).await.is_err());
+    clock.advance_ms(1);
+    put_one(&client, 600 * 1024).await.unwrap();
+    assert_eq!(throttled_total(&scrape(&server).await), Some(2));
+    assert_eq!(shard_records(&client).await, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn limits_off_refuse_nothing() {
+    let (server, _clock, client) = limited(false).await;
+    create(&client, "s", 1).await;
+    for _ in 0..3 {
+        assert_eq!(put_records(&client, 400, 10).await.0, 0);
+    }
+    put_one(&client, 600 * 1024).await.unwrap();
+    put_one(&client, 600 * 1024).await.unwrap();
+    assert_eq!(throttled_total(&scrape(&server).await), Some(0));
+}
