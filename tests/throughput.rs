@@ -6,7 +6,7 @@
 mod common;
 
 use aws_sdk_kinesis::primitives::Blob;
-use aws_sdk_kinesis::types::PutRecordsRequestEntry;
+use aws_sdk_kinesis::types::{PutRecordsRequestEntry, ShardIteratorType};
 use aws_sdk_kinesis::Client;
 use common::raw::send_raw;
 use common::{create, failure};
@@ -159,4 +159,38 @@ async fn limits_off_refuse_nothing() {
     put_one(&client, 600 * 1024).await.unwrap();
     put_one(&client, 600 * 1024).await.unwrap();
     assert_eq!(throttled_total(&scrape(&server).await), Some(0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sixth_get_records_in_a_second_is_throttled_and_keeps_its_iterator() {
+    let (_server, clock, client) = limited(true).await;
+    create(&client, "s", 1).await;
+    put_one(&client, 10).await.unwrap();
+    let iterator = client
+        .get_shard_iterator()
+        .stream_name("s")
+        .shard_id("shardId-000000000000")
+        .shard_iterator_type(ShardIteratorType::TrimHorizon)
+        .send()
+        .await
+        .unwrap()
+        .shard_iterator
+        .unwrap();
+    let get = |it: String| {
+        let client = client.clone();
+        async move { client.get_records().shard_iterator(it).send().await }
+    };
+    for _ in 0..5 {
+        assert_eq!(get(iterator.clone()).await.unwrap().records().len(), 1);
+    }
+    let (code, message) = failure(get(iterator.clone()).await);
+    assert_eq!(code, "ProvisionedThroughputExceededException");
+    assert_eq!(message, RATE_EXCEEDED);
+    clock.advance_ms(199);
+    assert!(get(iterator.clone()).await.is_err());
+    // One call's worth comes back every 200 ms; the refused iterator still reads from its
+    // position.
+    clock.advance_ms(1);
+    let out = get(iterator.clone()).await.unwrap();
+    assert_eq!(out.records()[0].data().as_ref(), b"xxxxxxxxxx");
 }

@@ -29,9 +29,22 @@ pub async fn get_records(ctx: &Ctx, input: GetRecordsInput) -> Result<GetRecords
     let shard = stream
         .shard(iterator.shard_index)
         .ok_or_else(|| ctx.shard_not_found(&stream.name, &sid))?;
+    let limits = ctx
+        .config()
+        .enforce_limits
+        .then(|| stream.limits(shard.index));
+    if let Some(limits) = &limits {
+        // Refused before reading: the same iterator works when retried.
+        if !limits.admit_read(now) {
+            return Err(ctx.shard_rate_exceeded(&stream, shard.index));
+        }
+    }
     let limit = input.limit.map_or(DEFAULT_LIMIT, |l| l as usize);
     let outcome = ctx.read(&stream, &shard, iterator.position, limit).await?;
     let bytes = outcome.records.iter().map(|r| r.data.len() as u64).sum();
+    if let Some(limits) = &limits {
+        limits.charge_read(bytes, now);
+    }
     let count = outcome.records.len() as u64;
     stream.traffic(shard.index, |t| {
         t.read(count, bytes, outcome.millis_behind_latest)
