@@ -160,15 +160,13 @@ pub async fn create_stream(client: &Client, name: &str, shards: i32) {
         .unwrap_or_else(|e| panic!("CreateStream {name}: {e:?}"));
 }
 
-/// Every record's data in one shard of `stream`, read from TRIM_HORIZON to the tip, pages of
-/// at most `limit`.
-pub async fn read_shard_data(
+/// A TRIM_HORIZON iterator for one shard of `stream`.
+pub async fn trim_horizon_iterator(
     client: &Client,
     stream: &str,
     shard: &str,
-    limit: i32,
-) -> Result<Vec<Vec<u8>>, String> {
-    let mut it = client
+) -> Result<String, String> {
+    Ok(client
         .get_shard_iterator()
         .stream_name(stream)
         .shard_id(shard)
@@ -177,7 +175,18 @@ pub async fn read_shard_data(
         .await
         .map_err(|e| format!("GetShardIterator: {e:?}"))?
         .shard_iterator
-        .expect("an iterator");
+        .expect("an iterator"))
+}
+
+/// Every record's data in one shard of `stream`, read from TRIM_HORIZON to the tip, pages of
+/// at most `limit`.
+pub async fn read_shard_data(
+    client: &Client,
+    stream: &str,
+    shard: &str,
+    limit: i32,
+) -> Result<Vec<Vec<u8>>, String> {
+    let mut it = trim_horizon_iterator(client, stream, shard).await?;
     let mut seen = Vec::new();
     loop {
         let out = client
