@@ -6,7 +6,7 @@
 mod common;
 
 use aws_sdk_kinesis::primitives::Blob;
-use aws_sdk_kinesis::types::{PutRecordsRequestEntry, ShardIteratorType};
+use aws_sdk_kinesis::types::PutRecordsRequestEntry;
 use aws_sdk_kinesis::Client;
 use common::raw::send_raw;
 use common::{create, failure};
@@ -166,15 +166,8 @@ async fn the_sixth_get_records_in_a_second_is_throttled_and_keeps_its_iterator()
     let (_server, clock, client) = limited(true).await;
     create(&client, "s", 1).await;
     put_one(&client, 10).await.unwrap();
-    let iterator = client
-        .get_shard_iterator()
-        .stream_name("s")
-        .shard_id("shardId-000000000000")
-        .shard_iterator_type(ShardIteratorType::TrimHorizon)
-        .send()
+    let iterator = common::trim_horizon_iterator(&client, "s", "shardId-000000000000")
         .await
-        .unwrap()
-        .shard_iterator
         .unwrap();
     let get = |it: String| {
         let client = client.clone();
@@ -193,4 +186,82 @@ async fn the_sixth_get_records_in_a_second_is_throttled_and_keeps_its_iterator()
     clock.advance_ms(1);
     let out = get(iterator.clone()).await.unwrap();
     assert_eq!(out.records()[0].data().as_ref(), b"xxxxxxxxxx");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn control_plane_rates_give_limit_exceeded_until_the_clock_moves() {
+    let (_server, clock, client) = limited(true).await;
+    create(&client, "s", 1).await;
+    create(&client, "t", 1).await;
+    let describe = || client.describe_stream().stream_name("s").send();
+    for _ in 0..10 {
+        describe().await.unwrap();
+    }
+    let (code, message) = failure(describe().await);
+    assert_eq!(code, "LimitExceededException");
+    assert_eq!(message, "Rate exceeded for account 000000000000.");
+    clock.advance_ms(99);
+    assert!(describe().await.is_err());
+    clock.advance_ms(1);
+    describe().await.unwrap();
+
+    // DescribeLimits: one a second, per account.
+    client.describe_limits().send().await.unwrap();
+    let (code, _) = failure(client.describe_limits().send().await);
+    assert_eq!(code, "LimitExceededException");
+
+    // ListShards is counted per stream: t's calls leave s's untouched.
+    let list = |name: &'static str| client.list_shards().stream_name(name).send();
+    for _ in 0..1000 {
+        list("t").await.unwrap();
+    }
+    let (code, message) = failure(list("t").await);
+    assert_eq!(code, "LimitExceededException");
+    assert_eq!(
+        message,
+        "Rate exceeded for stream t under account 000000000000."
+    );
+    list("s").await.unwrap();
+    clock.advance_ms(1);
+    list("t").await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sdk_standard_retry_gets_through_once_the_clock_moves() {
+    let (server, clock, client) = limited(true).await;
+    create(&client, "s", 1).await;
+    assert_eq!(put_records(&client, 500, 10).await.0, 0);
+    assert_eq!(put_records(&client, 500, 10).await.0, 0);
+    let retrying = Client::from_conf(
+        client
+            .config()
+            .to_builder()
+            .retry_config(
+                aws_sdk_kinesis::config::retry::RetryConfig::standard().with_max_attempts(3),
+            )
+            .build(),
+    );
+    let put = tokio::spawn(async move {
+        retrying
+            .put_record()
+            .stream_name("s")
+            .partition_key("p")
+            .data(Blob::new("late"))
+            .send()
+            .await
+    });
+    // The first attempt finds the shard saturated (counted as throttled); only then does the
+    // clock move, so the SDK's retry (after its backoff) is what gets the record in.
+    let first_attempt_throttled = async {
+        while throttled_total(&scrape(&server).await) != Some(1) {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(10), first_attempt_throttled)
+        .await
+        .expect("the first attempt is throttled");
+    clock.advance_ms(1_000);
+    put.await.unwrap().unwrap();
+    assert_eq!(throttled_total(&scrape(&server).await), Some(1));
+    assert_eq!(shard_records(&client).await, 1001);
 }

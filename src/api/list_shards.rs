@@ -3,6 +3,7 @@ use super::rules::shapes::shard_shape;
 use super::Ctx;
 use crate::error::ApiError;
 use crate::protocol::model::{ListShardsInput, ListShardsOutput};
+use crate::protocol::Operation;
 use crate::streams::sequence::parse_shard_id;
 use crate::streams::{ShardMeta, StreamMeta, ITERATOR_TTL_MS};
 use serde::{Deserialize, Serialize};
@@ -142,6 +143,7 @@ pub async fn list_shards(ctx: &Ctx, input: ListShardsInput) -> Result<ListShards
     if stream.id != cursor.stream_id {
         return Err(ctx.not_found(&cursor.stream));
     }
+    ctx.limit_control(Operation::ListShards, Some(&stream))?;
     let limit = input
         .max_results
         .map_or(MAX_PAGE, |m| (m as usize).min(MAX_PAGE));

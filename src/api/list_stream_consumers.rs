@@ -3,6 +3,7 @@ use super::Ctx;
 use crate::error::ApiError;
 use crate::protocol::model::{Consumer, ListStreamConsumersInput, ListStreamConsumersOutput};
 use crate::protocol::types::Timestamp;
+use crate::protocol::Operation;
 use crate::streams::ITERATOR_TTL_MS;
 use serde::{Deserialize, Serialize};
 
@@ -24,6 +25,7 @@ pub async fn list_stream_consumers(
     // StreamCreationTimestamp only tells apart streams of the same name, and a StreamARN here
     // always addresses the live one; it is accepted and not compared.
     let stream = ctx.resolve(None, input.stream_arn.as_deref())?;
+    ctx.limit_control(Operation::ListStreamConsumers, Some(&stream))?;
     let now = ctx.now();
     let after = match &input.next_token {
         Some(token) => {

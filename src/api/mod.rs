@@ -91,6 +91,8 @@ async fn run(
             Ok(Answer::Whole(encode(encoding, &output)))
         }};
     }
+    // Account-wide rates here; per-stream ones in their handlers, once the stream is known.
+    ctx.limit_control(op, None)?;
     match op {
         Operation::SubscribeToShard => subscribe_to_shard::start(ctx.clone(), encoding, body)
             .await

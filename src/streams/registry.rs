@@ -52,6 +52,8 @@ pub struct Registry {
     pub metrics: crate::metrics::Metrics,
     /// Fault rules of the control API (`control/faults.rs`).
     pub faults: crate::control::faults::Faults,
+    /// Control-plane rate buckets (`throughput.rs`; only with `--enforce-limits`).
+    pub(super) control_limits: super::throughput::ControlLimits,
 }
 
 /// Compare-and-set conflicts one metadata change retries before it gives up (each means
@@ -106,6 +108,7 @@ impl Registry {
             applied: tokio::sync::watch::Sender::new(revision_read),
             metrics: crate::metrics::Metrics::default(),
             faults: crate::control::faults::Faults::default(),
+            control_limits: Default::default(),
         };
         for doc in registry.catalog.load_streams().await? {
             let id = doc.stream;

@@ -21,7 +21,11 @@
 //! - a throttled GetRecords is refused before it reads: its iterator stays valid;
 //! - when limits are off the request path pays one branch on `Config::enforce_limits`.
 
+use super::stream::Stream;
+use super::Registry;
+use crate::error::ApiError;
 use crate::protocol::Operation;
+use std::collections::HashMap;
 use std::sync::Mutex;
 
 /// One MiB.
@@ -170,6 +174,55 @@ pub fn control_rate(op: Operation) -> Option<(i64, Scope)> {
         ListShards => (1000, Stream),
         _ => return None,
     })
+}
+
+/// The control-plane buckets: per operation, and per stream id for stream-scoped ones.
+#[derive(Debug, Default)]
+pub struct ControlLimits(Mutex<HashMap<(Operation, Option<u64>), Bucket>>);
+
+impl Registry {
+    /// Takes a call of `op` from its control-plane bucket: the account's when `stream` is
+    /// `None` and `op` is counted per account, the stream's when `op` is counted per stream
+    /// (each operation is checked in one of the two places only). Nothing without
+    /// `--enforce-limits`.
+    pub fn limit_control(&self, op: Operation, stream: Option<&Stream>) -> Result<(), ApiError> {
+        if !self.config.enforce_limits {
+            return Ok(());
+        }
+        let Some((rate, scope)) = control_rate(op) else {
+            return Ok(());
+        };
+        let key = match (scope, stream) {
+            (Scope::Account, None) => (op, None),
+            (Scope::Stream, Some(s)) => (op, Some(s.id)),
+            _ => return Ok(()),
+        };
+        let now = self.now();
+        let admitted = {
+            let mut buckets = self
+                .control_limits
+                .0
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            buckets
+                .entry(key)
+                .or_insert_with(|| Bucket::new(rate, now))
+                .try_take(1, now)
+        };
+        if admitted {
+            return Ok(());
+        }
+        let account = &self.config.account_id;
+        Err(ApiError::LimitExceeded(match stream {
+            // AWS's text for a stream's control-plane throttling.
+            Some(s) => format!(
+                "Rate exceeded for stream {} under account {account}.",
+                s.name
+            ),
+            // No exact AWS text is known for an account-wide rate; this follows the stream's.
+            None => format!("Rate exceeded for account {account}."),
+        }))
+    }
 }
 
 #[cfg(test)]
