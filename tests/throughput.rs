@@ -6,7 +6,7 @@
 mod common;
 
 use aws_sdk_kinesis::primitives::Blob;
-use aws_sdk_kinesis::types::PutRecordsRequestEntry;
+use aws_sdk_kinesis::types::{PutRecordsRequestEntry, ShardIteratorType, StartingPosition};
 use aws_sdk_kinesis::Client;
 use common::raw::send_raw;
 use common::{create, failure};
@@ -264,4 +264,39 @@ async fn the_sdk_standard_retry_gets_through_once_the_clock_moves() {
     put.await.unwrap().unwrap();
     assert_eq!(throttled_total(&scrape(&server).await), Some(1));
     assert_eq!(shard_records(&client).await, 1001);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subscribe_to_shard_is_once_a_second_per_consumer_and_shard() {
+    let (_server, clock, client) = limited(true).await;
+    create(&client, "s", 2).await;
+    let consumer = common::register_consumer(&client, "s", "c").await;
+    let subscribe = |shard: &'static str| {
+        client
+            .subscribe_to_shard()
+            .consumer_arn(&consumer)
+            .shard_id(shard)
+            .starting_position(
+                StartingPosition::builder()
+                    .r#type(ShardIteratorType::Latest)
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+    };
+    let first = subscribe("shardId-000000000000").await.unwrap();
+    let (code, message) = failure(subscribe("shardId-000000000000").await);
+    assert_eq!(code, "LimitExceededException");
+    assert_eq!(
+        message,
+        format!("Rate exceeded for consumer {consumer} and shard shardId-000000000000.")
+    );
+    // The other shard has its own rate.
+    let other = subscribe("shardId-000000000001").await.unwrap();
+    // A second later the rate allows a call; within 5 s of the first the take-over rule
+    // answers (ResourceInUse), as without limits.
+    clock.advance_ms(1_000);
+    let (code, _) = failure(subscribe("shardId-000000000000").await);
+    assert_eq!(code, "ResourceInUseException");
+    drop((first, other));
 }

@@ -49,6 +49,7 @@ pub async fn start(
     )
     .await?;
     let end_early = injected_fault(&ctx, &stream, &shard).await?;
+    ctx.limit_subscribe(&consumer_arn, shard.index)?;
     let claim = ctx.claim_subscription(&consumer_arn, shard.index).await?;
     // A small buffer: the task reads ahead at most a couple of events.
     let (tx, rx) = mpsc::channel(2);

@@ -135,9 +135,11 @@ fn clock_reply(registry: &Registry) -> Reply {
     )
 }
 
-/// Deletes every stream at once (whatever `--delete-stream-ms` says) and every fault rule.
+/// Deletes every stream at once (whatever `--delete-stream-ms` says) and every fault rule, and
+/// refills the control-plane rate buckets (`--enforce-limits`).
 async fn reset(registry: &Registry) -> Result<usize, ApiError> {
     registry.faults.remove(None);
+    registry.reset_control_limits();
     let streams = registry.list();
     for stream in &streams {
         registry.delete_stream_now(stream).await?;

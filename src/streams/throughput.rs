@@ -1,6 +1,6 @@
 //! AWS's throughput limits (`--enforce-limits`, off by default): per shard 1 MiB/s and 1,000
 //! records/s of writes, 5 GetRecords calls/s and 2 MiB/s of reads; per account or stream the
-//! control-plane rates of [`control_rate`].
+//! control-plane rates of [`control_rate`]; SubscribeToShard 1 call/s per consumer and shard.
 //!
 //! The model: every limit is a token bucket that refills continuously, per millisecond of the
 //! injected clock (`Registry::now()`), at its rate, up to a capacity of one second's worth.
@@ -19,6 +19,8 @@
 //!   left; the answer's bytes are charged after it, so a 10 MiB answer from a full bucket
 //!   throttles the shard's reads for the next 4 s (AWS says 5 s: it counts no burst);
 //! - a throttled GetRecords is refused before it reads: its iterator stays valid;
+//! - SubscribeToShard takes 1 call/s per consumer and shard (LimitExceeded), checked before
+//!   the 5-second take-over rule;
 //! - when limits are off the request path pays one branch on `Config::enforce_limits`.
 
 use super::stream::Stream;
@@ -176,9 +178,13 @@ pub fn control_rate(op: Operation) -> Option<(i64, Scope)> {
     })
 }
 
-/// The control-plane buckets: per operation, and per stream id for stream-scoped ones.
+/// The control-plane buckets, by operation and what the rate is counted per: "" for the
+/// account, the stream's id, or a consumer ARN and shard (SubscribeToShard).
 #[derive(Debug, Default)]
-pub struct ControlLimits(Mutex<HashMap<(Operation, Option<u64>), Bucket>>);
+pub struct ControlLimits(Mutex<HashMap<(Operation, String), Bucket>>);
+
+/// SubscribeToShard calls per second per consumer and shard.
+const SUBSCRIBE_RATE: i64 = 1;
 
 impl Registry {
     /// Takes a call of `op` from its control-plane bucket: the account's when `stream` is
@@ -192,11 +198,53 @@ impl Registry {
         let Some((rate, scope)) = control_rate(op) else {
             return Ok(());
         };
-        let key = match (scope, stream) {
-            (Scope::Account, None) => (op, None),
-            (Scope::Stream, Some(s)) => (op, Some(s.id)),
-            _ => return Ok(()),
-        };
+        let account = &self.config.account_id;
+        match (scope, stream) {
+            // No exact AWS text is known for an account-wide rate; this follows the stream's.
+            (Scope::Account, None) => self.take_call(op, String::new(), rate, || {
+                format!("Rate exceeded for account {account}.")
+            }),
+            // AWS's text for a stream's control-plane throttling.
+            (Scope::Stream, Some(s)) => self.take_call(op, s.id.to_string(), rate, || {
+                format!(
+                    "Rate exceeded for stream {} under account {account}.",
+                    s.name
+                )
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// SubscribeToShard: one call per second per consumer and shard (before the 5-second
+    /// take-over rule, which answers ResourceInUse). Nothing without `--enforce-limits`.
+    pub fn limit_subscribe(&self, consumer_arn: &str, shard_index: u32) -> Result<(), ApiError> {
+        if !self.config.enforce_limits {
+            return Ok(());
+        }
+        let shard = super::sequence::shard_id(shard_index);
+        let key = format!("{consumer_arn} {shard}");
+        // No exact AWS text is known for this rate.
+        self.take_call(Operation::SubscribeToShard, key, SUBSCRIBE_RATE, || {
+            format!("Rate exceeded for consumer {consumer_arn} and shard {shard}.")
+        })
+    }
+
+    /// Refills every control-plane bucket (the control API's reset).
+    pub fn reset_control_limits(&self) {
+        self.control_limits
+            .0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
+    }
+
+    fn take_call(
+        &self,
+        op: Operation,
+        key: String,
+        rate: i64,
+        message: impl FnOnce() -> String,
+    ) -> Result<(), ApiError> {
         let now = self.now();
         let admitted = {
             let mut buckets = self
@@ -205,23 +253,15 @@ impl Registry {
                 .lock()
                 .unwrap_or_else(|p| p.into_inner());
             buckets
-                .entry(key)
+                .entry((op, key))
                 .or_insert_with(|| Bucket::new(rate, now))
                 .try_take(1, now)
         };
         if admitted {
-            return Ok(());
+            Ok(())
+        } else {
+            Err(ApiError::LimitExceeded(message()))
         }
-        let account = &self.config.account_id;
-        Err(ApiError::LimitExceeded(match stream {
-            // AWS's text for a stream's control-plane throttling.
-            Some(s) => format!(
-                "Rate exceeded for stream {} under account {account}.",
-                s.name
-            ),
-            // No exact AWS text is known for an account-wide rate; this follows the stream's.
-            None => format!("Rate exceeded for account {account}."),
-        }))
     }
 }
 

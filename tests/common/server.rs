@@ -160,6 +160,29 @@ pub async fn create_stream(client: &Client, name: &str, shards: i32) {
         .unwrap_or_else(|e| panic!("CreateStream {name}: {e:?}"));
 }
 
+/// Registers consumer `name` on `stream` (found by name) and returns its ARN.
+pub async fn register_consumer(client: &Client, stream: &str, name: &str) -> String {
+    let stream_arn = client
+        .describe_stream_summary()
+        .stream_name(stream)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("DescribeStreamSummary {stream}: {e:?}"))
+        .stream_description_summary
+        .expect("a summary")
+        .stream_arn;
+    client
+        .register_stream_consumer()
+        .stream_arn(stream_arn)
+        .consumer_name(name)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("RegisterStreamConsumer {name}: {e:?}"))
+        .consumer
+        .expect("a consumer")
+        .consumer_arn
+}
+
 /// A TRIM_HORIZON iterator for one shard of `stream`.
 pub async fn trim_horizon_iterator(
     client: &Client,
