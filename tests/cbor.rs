@@ -74,19 +74,31 @@ fn write_cbor_indefinite(value: &Cbor, out: &mut Vec<u8>) {
     }
 }
 
-/// An answer in JSON's shape with timestamps as integer milliseconds; checks CBOR's types.
+/// An answer in JSON's shape with timestamps as integer milliseconds; checks CBOR's types
+/// (timestamps must be tag 1 around integer milliseconds, as the Java SDK reads them).
 fn cbor_to_json(value: &Cbor, key: &str) -> Json {
     match value {
         Cbor::Null => Json::Null,
         Cbor::Bool(b) => json!(b),
+        Cbor::Tag(1, ms) if is_timestamp_member(key) => match **ms {
+            Cbor::Integer(i) => {
+                let i: i128 = i.into();
+                json!(i64::try_from(i).unwrap())
+            }
+            ref other => panic!("{key} must be tag 1 around integer milliseconds, got {other:?}"),
+        },
         Cbor::Integer(i) => {
+            assert!(
+                !is_timestamp_member(key),
+                "{key} must be in tag 1 in CBOR, got the bare integer {i:?}"
+            );
             let i: i128 = (*i).into();
             json!(i64::try_from(i).unwrap())
         }
         Cbor::Float(f) => {
             assert!(
                 !is_timestamp_member(key),
-                "{key} must be an integer of milliseconds in CBOR, got {f}"
+                "{key} must be tag 1 around integer milliseconds in CBOR, got {f}"
             );
             json!(f)
         }
@@ -886,6 +898,11 @@ fn text(s: &str) -> Cbor {
     Cbor::Text(s.into())
 }
 
+/// A timestamp as the Java SDK writes and reads it: tag 1 around integer epoch milliseconds.
+fn ms_timestamp(ms: i64) -> Cbor {
+    Cbor::Tag(1, Box::new(Cbor::Integer(ms.into())))
+}
+
 both_backends! {
     #[tokio::test]
     async fn java_sdk_style_bytes_and_every_timestamp_form() {
@@ -979,8 +996,8 @@ both_backends! {
             );
             assert_eq!(
                 member(&records[0], "ApproximateArrivalTimestamp"),
-                &Cbor::Integer(1_700_000_010_000_i64.into()),
-                "{form}: integer milliseconds, untagged"
+                &ms_timestamp(1_700_000_010_000),
+                "{form}: tag 1 around integer milliseconds"
             );
             assert_eq!(
                 member(&body, "MillisBehindLatest"),
@@ -988,8 +1005,9 @@ both_backends! {
             );
         }
 
-        // StreamCreationTimestamp is integer milliseconds too.
-        let (_, body, _) = cbor_call(
+        // StreamCreationTimestamp is tag 1 around integer milliseconds too; in bytes:
+        // c1 (tag 1) 1b (64-bit unsigned) 0000018bcfe56800 (1_700_000_000_000).
+        let (_, body, reply) = cbor_call(
             addr,
             "DescribeStreamSummary",
             &encode(&map(vec![("StreamName", text("s"))])),
@@ -998,7 +1016,14 @@ both_backends! {
         let summary = member(body.as_ref().unwrap(), "StreamDescriptionSummary");
         assert_eq!(
             member(summary, "StreamCreationTimestamp"),
-            &Cbor::Integer(1_700_000_000_000_i64.into())
+            &ms_timestamp(1_700_000_000_000)
+        );
+        let mut golden = b"\x77StreamCreationTimestamp".to_vec();
+        golden.extend([0xc1, 0x1b, 0, 0, 0x01, 0x8b, 0xcf, 0xe5, 0x68, 0x00]);
+        assert!(
+            reply.body.windows(golden.len()).any(|w| w == golden),
+            "{:02x?}",
+            reply.body
         );
         server.shutdown().await;
     }
@@ -1149,7 +1174,10 @@ both_backends! {
         assert_eq!(status, 200, "{body:?}");
         let consumer = member(body.as_ref().unwrap(), "Consumer");
         let consumer_arn = member(consumer, "ConsumerARN").clone();
-        assert!(member(consumer, "ConsumerCreationTimestamp").is_integer());
+        assert_eq!(
+            member(consumer, "ConsumerCreationTimestamp"),
+            &ms_timestamp(1_700_000_000_000)
+        );
         clock.advance_ms(1_000);
 
         let request = encode(&map(vec![
@@ -1189,7 +1217,7 @@ both_backends! {
         );
         assert_eq!(
             member(&records[0], "ApproximateArrivalTimestamp"),
-            &Cbor::Integer(1_700_000_000_000_i64.into())
+            &ms_timestamp(1_700_000_000_000)
         );
         assert!(member(&event, "ContinuationSequenceNumber").is_text());
         assert!(member(&event, "MillisBehindLatest").is_integer());

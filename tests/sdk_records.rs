@@ -1695,3 +1695,36 @@ both_backends! {
         }
     }
 }
+
+both_backends! {
+    /// Every GetRecords answer carries a NextShardIterator never seen before, even on an idle
+    /// shard read many times in the same millisecond (AWS-validated LocalStack test
+    /// `test_get_records_next_shard_iterator`); every one of them stays usable, on either node.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn next_shard_iterators_are_all_different_even_when_empty() {
+        let (server, _clock, client) = setup(config()).await;
+        create(&client, "s", 1).await;
+        let first = iterator(&client, "s", &shard_id(0), ShardIteratorType::Latest, None).await;
+        let mut seen = vec![first.clone()];
+        let mut it = first.clone();
+        for _ in 0..8 {
+            // Each iterator is passed twice, then the last answer's is followed. The manual
+            // clock stands still: every answer is at the same position in the same millisecond.
+            for _ in 0..2 {
+                let out = client.get_records().shard_iterator(&it).send().await.unwrap();
+                assert!(out.records().is_empty());
+                seen.push(out.next_shard_iterator().expect("open shard").to_string());
+            }
+            it = seen.last().unwrap().clone();
+        }
+        let distinct: std::collections::HashSet<&String> = seen.iter().collect();
+        assert_eq!(distinct.len(), seen.len(), "{seen:#?}");
+        put(&client, "s", "k", None, "after").await;
+        for it in &seen {
+            let out = client.get_records().shard_iterator(it).send().await.unwrap();
+            assert_eq!(texts(out.records()), ["after"]);
+            assert!(!seen.contains(&out.next_shard_iterator().unwrap().to_string()));
+        }
+        server.shutdown().await;
+    }
+}

@@ -9,9 +9,12 @@
 //!   tag 1 (the Java SDK writes `tag(1) + toEpochMilli()`, not RFC 8949's seconds). A float is
 //!   milliseconds too, unless it is below 1e11, in which case it is RFC 8949 epoch seconds.
 //!   Any other tag is ignored the same way.
-//! - Timestamps in responses: an untagged integer of epoch milliseconds (what the Java SDK v1/v2
-//!   parsers read; they do not require the tag, and generic CBOR decoders are not misled into
-//!   reading milliseconds as RFC 8949 seconds).
+//! - Timestamps in responses: tag 1 followed by the integer epoch milliseconds, what the Java
+//!   SDK's CBOR generator writes and its parser reads (and what AWS sends, per LocalStack's
+//!   AWS-validated CBOR snapshots) — not RFC 8949's seconds, so a generic CBOR decoder that
+//!   interprets tag 1 reads a date ~1000 times too far out. The AWS SDK for Rust never sees
+//!   these: its Kinesis client speaks JSON only (its CBOR decoder, for the rpcv2Cbor protocol,
+//!   wants tag 1 around a float of seconds and would refuse an integer).
 //! - Responses use definite-length maps and arrays (AWS reportedly writes indefinite-length
 //!   ones; CBOR decoders accept both). Requests may use either.
 //! - A request body must be exactly one CBOR map; anything else (another type first, trailing
@@ -155,7 +158,7 @@ mod tests {
             67 5265636f726473 81 a4
                 6e 53657175656e63654e756d626572 61 31
                 78 1b 417070726f78696d6174654172726976616c54696d657374616d70
-                    1b 00000153e2db26d0
+                    c1 1b 00000153e2db26d0
                 64 44617461 42 6869
                 6c 506172746974696f6e4b6579 61 6b
             71 4e65787453686172644974657261746f72 64 41414141

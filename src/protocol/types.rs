@@ -135,7 +135,10 @@ impl Serialize for Timestamp {
                 .map_err(serde::ser::Error::custom)?;
             raw.serialize(s)
         } else {
-            s.serialize_i64(self.0)
+            // CBOR: tag 1 around integer epoch milliseconds, as the Java SDK's CBOR generator
+            // writes a Date (`writeTag(1); writeNumber(date.getTime())`) and as AWS answers.
+            // ciborium is the only non-human-readable serializer these types meet.
+            ciborium::tag::Required::<i64, 1>(self.0).serialize(s)
         }
     }
 }

@@ -80,6 +80,13 @@ pub(super) fn error_response(encoding: Encoding, error: &ApiError) -> Response<B
 }
 
 /// A response body fed by a subscription task; it ends when the task drops its sender.
+///
+/// Each item is one whole event-stream message and goes out as one `Frame::data`, which hyper
+/// writes as exactly one HTTP/1.1 chunk (`<hex len>\r\n<message>\r\n`, however many it
+/// gathers into one socket write) and one HTTP/2 DATA frame (split only when the message
+/// exceeds the peer's frame size or flow-control window). Clients such as lifion-kinesis parse
+/// each chunk as the start of a message, so items must never be merged or split here
+/// (tests/subscribe_transports.rs checks both transports).
 pub(super) struct EventBody(pub(super) tokio::sync::mpsc::Receiver<Bytes>);
 
 impl hyper::body::Body for EventBody {

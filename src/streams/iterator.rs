@@ -1,15 +1,34 @@
 //! Shard iterators and paging tokens: opaque to clients, tamper-evident to us.
 //!
 //! An iterator is base64 of an 8-byte header `00…01` (so it begins `AAAAAAAAAA` followed by one
-//! of E–H, as AWS's do), a fixed payload, the stream name, and a 16-byte HMAC-SHA256 tag under
-//! a key kept in the store — so iterators survive a restart, and any edit is detected.
+//! of E–H, as AWS's do), a fixed payload, the stream name, a nonce, and a 16-byte HMAC-SHA256
+//! tag under a key kept in the store — so iterators survive a restart, and any edit is detected.
+//!
+//! The nonce makes every issued iterator a new string, as AWS's are: two GetRecords answers at
+//! the same position in the same millisecond (an idle shard polled quickly) would otherwise
+//! hand back the same NextShardIterator. It is a counter per process starting at a random
+//! value, so it never repeats within a process and (with overwhelming odds) does not collide
+//! with another node's in cluster mode. Iterators without one (issued before it existed) still
+//! decode.
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::LazyLock;
 
 const HEADER: [u8; 8] = [0, 0, 0, 0, 0, 0, 0, 1];
 const TAG_LEN: usize = 16;
+/// Fixed fields after the header: stream id, shard index, position, issue time, name length.
+const FIXED_LEN: usize = 29;
+const NONCE_LEN: usize = 8;
+
+/// The next iterator nonce.
+static NONCE: LazyLock<AtomicU64> = LazyLock::new(|| AtomicU64::new(rand::random()));
+
+fn next_nonce() -> u64 {
+    NONCE.fetch_add(1, Ordering::Relaxed)
+}
 
 /// Signs and verifies opaque tokens.
 #[derive(Clone)]
@@ -69,7 +88,7 @@ impl Signer {
     }
 }
 
-/// Where a reader stands in a shard.
+/// Where a reader stands in a shard. Its text (`encode`) differs on every call.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ShardIterator {
     pub stream_name: String,
@@ -82,7 +101,8 @@ pub struct ShardIterator {
 
 impl ShardIterator {
     pub fn encode(&self, signer: &Signer) -> String {
-        let mut data = Vec::with_capacity(8 + 29 + self.stream_name.len());
+        let mut data =
+            Vec::with_capacity(HEADER.len() + FIXED_LEN + self.stream_name.len() + NONCE_LEN);
         data.extend_from_slice(&HEADER);
         data.extend_from_slice(&self.stream_id.to_be_bytes());
         data.extend_from_slice(&self.shard_index.to_be_bytes());
@@ -90,6 +110,7 @@ impl ShardIterator {
         data.extend_from_slice(&self.issued_ms.to_be_bytes());
         data.push(self.stream_name.len() as u8);
         data.extend_from_slice(self.stream_name.as_bytes());
+        data.extend_from_slice(&next_nonce().to_be_bytes());
         signer.seal(data)
     }
 
@@ -101,7 +122,7 @@ impl ShardIterator {
             .unwrap_or(text);
         let data = signer.open(text)?;
         let rest = data.strip_prefix(&HEADER[..])?;
-        if rest.len() < 29 {
+        if rest.len() < FIXED_LEN {
             return None;
         }
         let u64_at = |i: usize| u64::from_be_bytes(rest[i..i + 8].try_into().unwrap());
@@ -110,8 +131,10 @@ impl ShardIterator {
         let position = u64_at(12);
         let issued_ms = u64_at(20) as i64;
         let name_len = rest[28] as usize;
-        let name = rest.get(29..29 + name_len)?;
-        if 29 + name_len != rest.len() {
+        let name_end = FIXED_LEN + name_len;
+        let name = rest.get(FIXED_LEN..name_end)?;
+        // The nonce only makes the text unique; an iterator from before it existed has none.
+        if rest.len() != name_end && rest.len() != name_end + NONCE_LEN {
             return None;
         }
         Some(ShardIterator {
@@ -165,6 +188,36 @@ mod tests {
         );
         assert_eq!(ShardIterator::decode(&text, &Signer::new([8; 32])), None);
         assert_eq!(ShardIterator::decode("garbage", &signer), None);
+    }
+
+    #[test]
+    fn every_encoding_is_a_new_string() {
+        let signer = Signer::new([7; 32]);
+        let texts: std::collections::HashSet<String> =
+            (0..1000).map(|_| it().encode(&signer)).collect();
+        assert_eq!(texts.len(), 1000);
+        for text in &texts {
+            assert_eq!(ShardIterator::decode(text, &signer), Some(it()));
+        }
+    }
+
+    #[test]
+    fn iterators_without_a_nonce_still_decode() {
+        // The layout before the nonce: header, fixed fields, name, then the tag.
+        let signer = Signer::new([7; 32]);
+        let it = it();
+        let mut data = HEADER.to_vec();
+        data.extend_from_slice(&it.stream_id.to_be_bytes());
+        data.extend_from_slice(&it.shard_index.to_be_bytes());
+        data.extend_from_slice(&it.position.to_be_bytes());
+        data.extend_from_slice(&it.issued_ms.to_be_bytes());
+        data.push(it.stream_name.len() as u8);
+        data.extend_from_slice(it.stream_name.as_bytes());
+        let text = signer.seal(data.clone());
+        assert_eq!(ShardIterator::decode(&text, &signer), Some(it.clone()));
+        // Any other trailing length is refused.
+        data.extend_from_slice(&[0; 3]);
+        assert_eq!(ShardIterator::decode(&signer.seal(data), &signer), None);
     }
 
     #[test]
