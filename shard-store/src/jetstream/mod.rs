@@ -34,6 +34,7 @@
 //! visible to a read that starts after the acknowledgement.
 
 mod catalog;
+mod cleanup;
 pub mod codec;
 mod log;
 mod writer;
