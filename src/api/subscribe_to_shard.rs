@@ -16,10 +16,13 @@ use super::Ctx;
 use crate::error::ApiError;
 use crate::protocol::model::{SubscribeToShardEvent, SubscribeToShardInput};
 use crate::protocol::{decode, encode, eventstream, render_error, Encoding};
+use crate::streams::read::ReadOutcome;
 use crate::streams::sequence::SequenceNumber;
 use crate::streams::subscriptions::{Claim, SUBSCRIPTION_MS};
+use crate::streams::throughput::{Bucket, PUSH_BYTES_PER_S};
 use crate::streams::{Shard, Stream};
 use bytes::Bytes;
+use shard_store::StoredRecord;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -133,6 +136,12 @@ impl Subscription {
             return;
         }
         let heartbeat = Duration::from_millis(self.ctx.config().subscribe_heartbeat_ms.max(1));
+        // `--enforce-limits`: AWS pushes at most 2 MiB/s per consumer and shard.
+        let mut push = self
+            .ctx
+            .config()
+            .enforce_limits
+            .then(|| Bucket::new(PUSH_BYTES_PER_S, self.ctx.now()));
         let mut visible = match self.ctx.watch_shard(&self.shard) {
             Ok(rx) => rx,
             Err(e) => {
@@ -153,8 +162,18 @@ impl Subscription {
                 self.fail(&e).await;
                 return;
             }
+            // Pushed past the rate: wait (by the injected clock, checked at least every 100 ms).
+            if let Some(debt_ms) = push.as_mut().map(|b| b.debt_ms(self.ctx.now())) {
+                if debt_ms > 0 {
+                    let pause = Duration::from_millis(debt_ms.min(100) as u64);
+                    if !self.pause(None, pause, &mut ending, claim).await {
+                        return;
+                    }
+                    continue;
+                }
+            }
             visible.borrow_and_update();
-            let outcome = match self
+            let mut outcome = match self
                 .ctx
                 .read(&self.stream, &self.shard, position, EVENT_RECORDS)
                 .await
@@ -165,7 +184,19 @@ impl Subscription {
                     return;
                 }
             };
-            let bytes = outcome.records.iter().map(|r| r.data.len() as u64).sum();
+            if let Some(bucket) = push.as_mut() {
+                let now = self.ctx.now();
+                if let Some(missing) = keep_within(&mut outcome, bucket.available(now), now) {
+                    let wait_ms = (missing * 1000 / PUSH_BYTES_PER_S + 1).min(100);
+                    let pause = Duration::from_millis(wait_ms as u64);
+                    if !self.pause(None, pause, &mut ending, claim).await {
+                        return;
+                    }
+                    continue;
+                }
+                bucket.charge(data_bytes(&outcome.records) as i64, now);
+            }
+            let bytes = data_bytes(&outcome.records);
             let count = outcome.records.len() as u64;
             self.stream
                 .traffic(self.shard.index, |t| t.pushed(count, bytes));
@@ -201,22 +232,42 @@ impl Subscription {
             if had_records {
                 continue;
             }
-            tokio::select! {
-                changed = visible.changed() => {
-                    if changed.is_err() {
-                        return;
-                    }
-                }
-                _ = tokio::time::sleep(heartbeat) => {}
-                _ = ending.changed() => return,
-                _ = claim.cancel.notified() => {
-                    let e = ApiError::ResourceInUse(format!(
-                        "Another subscription was started for this consumer and shard: {}",
-                        self.consumer_arn
-                    ));
-                    self.fail(&e).await;
-                    return;
-                }
+            if !self
+                .pause(Some(&mut visible), heartbeat, &mut ending, claim)
+                .await
+            {
+                return;
+            }
+        }
+    }
+
+    /// Waits up to `pause`, or until records become visible when `visible` is given. False
+    /// when the subscription must end: the server stops, the shard's watch is gone, or a newer
+    /// subscription took over (then the ResourceInUseException frame has been sent).
+    async fn pause(
+        &self,
+        visible: Option<&mut tokio::sync::watch::Receiver<shard_store::Position>>,
+        pause: Duration,
+        ending: &mut tokio::sync::watch::Receiver<bool>,
+        claim: &Claim,
+    ) -> bool {
+        let records = async {
+            match visible {
+                Some(rx) => rx.changed().await.is_ok(),
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            alive = records => alive,
+            _ = tokio::time::sleep(pause) => true,
+            _ = ending.changed() => false,
+            _ = claim.cancel.notified() => {
+                let e = ApiError::ResourceInUse(format!(
+                    "Another subscription was started for this consumer and shard: {}",
+                    self.consumer_arn
+                ));
+                self.fail(&e).await;
+                false
             }
         }
     }
@@ -230,6 +281,42 @@ impl Subscription {
         ))
         .await;
     }
+}
+
+fn data_bytes(records: &[StoredRecord]) -> u64 {
+    records.iter().map(|r| r.data.len() as u64).sum()
+}
+
+/// Cuts a read down to the records whose data fits in `budget` bytes, so an event never pushes
+/// past the rate; the rest are read again for the next event. When not even the first record
+/// fits, returns how many bytes are missing (the caller waits for them; a record is at most
+/// 1 MiB, so it fits a full 2 MiB bucket).
+fn keep_within(outcome: &mut ReadOutcome, budget: i64, now: i64) -> Option<i64> {
+    let mut total = 0i64;
+    let keep = outcome
+        .records
+        .iter()
+        .position(|r| {
+            total += r.data.len() as i64;
+            total > budget
+        })
+        .unwrap_or(outcome.records.len());
+    if keep == 0 && !outcome.records.is_empty() {
+        return Some(total - budget);
+    }
+    if keep >= outcome.records.len() {
+        return None;
+    }
+    let next = outcome.records[keep].position;
+    outcome.records.truncate(keep);
+    outcome.next_position = Some(next);
+    outcome.child_shards = None;
+    // Records remain, so the reader is behind by the last pushed record's age.
+    outcome.millis_behind_latest = outcome
+        .records
+        .last()
+        .map_or(0, |r| (now - r.arrival_ms).max(0));
+    None
 }
 
 /// Counts a live subscription down when it ends.

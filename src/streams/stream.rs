@@ -8,7 +8,7 @@
 //!   open or close, and a writer that met a closed shard waits for that republication.
 
 use super::meta::StreamMeta;
-use super::throughput::ShardLimits;
+use super::throughput::{OnDemandLimits, ShardLimits};
 use crate::metrics::ShardTraffic;
 use shard_store::ShardKey;
 use std::sync::{Arc, RwLock};
@@ -46,6 +46,8 @@ pub struct Stream {
     traffic: RwLock<Vec<Arc<ShardTraffic>>>,
     /// Each shard's throughput buckets, by shard index (used only with `--enforce-limits`).
     limits: RwLock<Vec<Arc<ShardLimits>>>,
+    /// The stream-wide write buckets while it is ON_DEMAND (used only with `--enforce-limits`).
+    on_demand_limits: OnDemandLimits,
 }
 
 /// Slot `index` of a per-shard vector, grown with defaults as shards appear.
@@ -71,6 +73,7 @@ impl Stream {
             doc: RwLock::new(Versioned { meta, revision }),
             traffic: RwLock::default(),
             limits: RwLock::default(),
+            on_demand_limits: OnDemandLimits::default(),
         };
         stream.rebuild_routes();
         stream
@@ -98,6 +101,12 @@ impl Stream {
     /// Shard `index`'s throughput buckets (`throughput.rs`).
     pub fn limits(&self, index: u32) -> Arc<ShardLimits> {
         per_shard(&self.limits, index)
+    }
+
+    /// The stream-wide write buckets that apply now: `Some` while the stream is ON_DEMAND.
+    pub fn on_demand_limits(&self) -> Option<&OnDemandLimits> {
+        let on_demand = self.with_meta(|m| m.mode == super::meta::StreamMode::OnDemand);
+        on_demand.then_some(&self.on_demand_limits)
     }
 
     /// Every shard's counters with its shard id, for a scrape.

@@ -16,11 +16,18 @@
 //! - a record larger than a full byte bucket passes when the bucket is full and leaves it in
 //!   debt (AWS absorbs large records with a "burst tank");
 //! - a read is admitted only while its shard's byte bucket is not in debt and a call token is
-//!   left; the answer's bytes are charged after it, so a 10 MiB answer from a full bucket
-//!   throttles the shard's reads for the next 4 s (AWS says 5 s: it counts no burst);
+//!   left; the answer's bytes are charged after it. An answer larger than one second's worth
+//!   is charged with no burst (from an empty bucket), so a 10 MiB answer throttles the shard's
+//!   reads for exactly the next 5 s, as AWS documents; smaller answers use the burst;
 //! - a throttled GetRecords is refused before it reads: its iterator stays valid;
 //! - SubscribeToShard takes 1 call/s per consumer and shard (LimitExceeded), checked before
-//!   the 5-second take-over rule;
+//!   the 5-second take-over rule; a subscription pushes at most 2 MiB/s ([`PUSH_BYTES_PER_S`]):
+//!   an event carries at most what its bucket holds (at least one record), and the next event
+//!   waits while the bucket is in debt;
+//! - an ON_DEMAND stream also has a stream-wide write bucket of 4 MiB/s and 4,000 records/s
+//!   (AWS's capacity for a new on-demand stream; AWS's scaling to twice the peak of the last
+//!   30 days is not modelled); a record is admitted only when its shard and its stream both
+//!   have the tokens, and then takes from both;
 //! - when limits are off the request path pays one branch on `Config::enforce_limits`.
 
 use super::stream::Stream;
@@ -82,7 +89,69 @@ impl Bucket {
         }
         ok
     }
+
+    /// Whole tokens there now (none while in debt).
+    pub fn available(&mut self, now: i64) -> i64 {
+        self.refill(now);
+        (self.level / MILLI).max(0)
+    }
+
+    /// Charges `cost` already spent. A cost above one second's worth gets no burst: it is
+    /// charged from an empty bucket, so it is paid back in exactly `cost / rate` seconds.
+    pub fn charge(&mut self, cost: i64, now: i64) {
+        self.refill(now);
+        if cost > self.rate {
+            self.level = self.level.min(0);
+        }
+        self.take(cost);
+    }
+
+    /// Milliseconds until the bucket is out of debt at the current level (0 when it is not).
+    pub fn debt_ms(&mut self, now: i64) -> i64 {
+        self.refill(now);
+        if self.level >= 0 {
+            0
+        } else {
+            (-self.level + self.rate - 1) / self.rate
+        }
+    }
 }
+
+/// A write rate: bytes (data plus partition key) and records per second.
+#[derive(Debug)]
+struct WriteBuckets {
+    bytes: Bucket,
+    records: Bucket,
+}
+
+impl WriteBuckets {
+    fn new(bytes_per_s: i64, records_per_s: i64, now: i64) -> WriteBuckets {
+        WriteBuckets {
+            bytes: Bucket::new(bytes_per_s, now),
+            records: Bucket::new(records_per_s, now),
+        }
+    }
+
+    fn has(&mut self, size: i64, now: i64) -> bool {
+        self.bytes.has(size, now) && self.records.has(1, now)
+    }
+
+    fn take(&mut self, size: i64) {
+        self.bytes.take(size);
+        self.records.take(1);
+    }
+}
+
+/// Bytes per second a SubscribeToShard subscription pushes at most (per consumer and shard).
+pub const PUSH_BYTES_PER_S: i64 = 2 * MIB;
+
+/// An ON_DEMAND stream's stream-wide write buckets, created full on first use.
+#[derive(Debug, Default)]
+pub struct OnDemandLimits(Mutex<Option<WriteBuckets>>);
+
+/// A new on-demand stream's write capacity (reference §3.3): 4 MiB/s and 4,000 records/s.
+const ON_DEMAND_BYTES_PER_S: i64 = 4 * MIB;
+const ON_DEMAND_RECORDS_PER_S: i64 = 4000;
 
 /// A shard's buckets, created full on first use.
 #[derive(Debug, Default)]
@@ -90,8 +159,7 @@ pub struct ShardLimits(Mutex<Option<Buckets>>);
 
 #[derive(Debug)]
 struct Buckets {
-    write_bytes: Bucket,
-    write_records: Bucket,
+    write: WriteBuckets,
     read_calls: Bucket,
     read_bytes: Bucket,
 }
@@ -100,8 +168,7 @@ impl ShardLimits {
     fn with<R>(&self, now: i64, f: impl FnOnce(&mut Buckets) -> R) -> R {
         let mut guard = self.0.lock().unwrap_or_else(|p| p.into_inner());
         let buckets = guard.get_or_insert_with(|| Buckets {
-            write_bytes: Bucket::new(MIB, now),
-            write_records: Bucket::new(1000, now),
+            write: WriteBuckets::new(MIB, 1000, now),
             read_calls: Bucket::new(5, now),
             read_bytes: Bucket::new(2 * MIB, now),
         });
@@ -109,16 +176,31 @@ impl ShardLimits {
     }
 
     /// For each record's size (data plus partition key), in order: whether it may be written
-    /// now; the admitted ones have taken their tokens.
-    pub fn admit_writes(&self, sizes: impl Iterator<Item = usize>, now: i64) -> Vec<bool> {
+    /// now; the admitted ones have taken their tokens, from `stream`'s buckets too when the
+    /// stream is ON_DEMAND (locked before the shard's, always in that order).
+    pub fn admit_writes(
+        &self,
+        sizes: impl Iterator<Item = usize>,
+        stream: Option<&OnDemandLimits>,
+        now: i64,
+    ) -> Vec<bool> {
+        let mut stream_guard = stream.map(|s| s.0.lock().unwrap_or_else(|p| p.into_inner()));
+        let mut stream_buckets = stream_guard.as_mut().map(|g| {
+            g.get_or_insert_with(|| {
+                WriteBuckets::new(ON_DEMAND_BYTES_PER_S, ON_DEMAND_RECORDS_PER_S, now)
+            })
+        });
         self.with(now, |b| {
             sizes
                 .map(|size| {
                     let size = size as i64;
-                    let ok = b.write_bytes.has(size, now) && b.write_records.has(1, now);
+                    let ok = b.write.has(size, now)
+                        && stream_buckets.as_mut().is_none_or(|s| s.has(size, now));
                     if ok {
-                        b.write_bytes.take(size);
-                        b.write_records.take(1);
+                        b.write.take(size);
+                        if let Some(s) = stream_buckets.as_mut() {
+                            s.take(size);
+                        }
                     }
                     ok
                 })
@@ -135,10 +217,7 @@ impl ShardLimits {
 
     /// Charges an answer's bytes to the shard's read bucket.
     pub fn charge_read(&self, bytes: u64, now: i64) {
-        self.with(now, |b| {
-            b.read_bytes.refill(now);
-            b.read_bytes.take(bytes as i64);
-        })
+        self.with(now, |b| b.read_bytes.charge(bytes as i64, now))
     }
 }
 
@@ -287,11 +366,39 @@ mod tests {
         let limits = ShardLimits::default();
         assert!(limits.admit_read(0));
         limits.charge_read(10 * MIB as u64, 0);
-        assert!(!limits.admit_read(3_999));
-        assert!(limits.admit_read(4_000));
+        // AWS: "subsequent calls made within the next 5 seconds" are throttled.
+        assert!(!limits.admit_read(4_999));
+        assert!(limits.admit_read(5_000));
+        // An answer within one second's worth uses the burst.
+        let limits = ShardLimits::default();
+        assert!(limits.admit_read(0));
+        limits.charge_read(MIB as u64, 0);
+        assert!(limits.admit_read(0));
         let mut b = Bucket::new(MIB, 0);
+        assert_eq!(b.available(0), MIB);
         assert!(b.try_take(3 * MIB, 0));
+        assert_eq!(b.available(0), 0);
+        assert_eq!(b.debt_ms(0), 2_000);
         assert!(!b.try_take(1, 1_999));
         assert!(b.try_take(1, 2_001));
+    }
+
+    #[test]
+    fn an_on_demand_stream_admits_only_what_both_buckets_hold() {
+        let stream = OnDemandLimits::default();
+        let shards: Vec<ShardLimits> = (0..5).map(|_| ShardLimits::default()).collect();
+        // Five shards take 1,000 records each from full buckets: the stream's 4,000 run out.
+        let admitted: usize = shards
+            .iter()
+            .map(|s| {
+                let sizes = std::iter::repeat_n(1, 1000);
+                let ok = s.admit_writes(sizes, Some(&stream), 0);
+                ok.into_iter().filter(|ok| *ok).count()
+            })
+            .sum();
+        assert_eq!(admitted, 4000);
+        // The fifth shard's refused records took none of its tokens.
+        let fifth = shards[4].admit_writes(std::iter::repeat_n(1, 1000), None, 0);
+        assert!(fifth.iter().all(|ok| *ok));
     }
 }

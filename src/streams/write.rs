@@ -167,13 +167,16 @@ impl Registry {
         results: &mut [Result<SequenceNumber, ApiError>],
     ) -> Vec<(Shard, Vec<usize>, Run)> {
         let now = self.now();
+        let on_demand = stream.on_demand_limits();
         let mut kept = Vec::with_capacity(groups.len());
         for (shard, members, mut run) in groups {
             let sizes = run
                 .records
                 .iter()
                 .map(|r| r.data.len() + r.partition_key.len());
-            let admitted = stream.limits(shard.index).admit_writes(sizes, now);
+            let admitted = stream
+                .limits(shard.index)
+                .admit_writes(sizes, on_demand, now);
             let refused = admitted.iter().filter(|ok| !**ok).count();
             if refused == 0 {
                 kept.push((shard, members, run));
