@@ -22,6 +22,10 @@
 #                   e.g. a tmpfs directory where the results' disk is short of room
 #   BENCH_RETAIN    data volume written for the RSS-while-retaining and disk figures (1G)
 #   BENCH_DURATION  measured seconds of each throughput scenario (8)
+#   BENCH_SCALING   1 (default) to add how PutRecord grows with connections (1, 4, 16, 64,
+#                   256) and shards (1, 4, 64, 1024), RSS per open shard (10,000 shards) and
+#                   start-up with 10,000 shards on disk; 0 to leave them out
+#   BENCH_SCALE_DURATION  measured seconds of each scaling point (4)
 #   BENCH_FILL_MAX  seconds at most spent writing BENCH_RETAIN (60)
 #   BENCH_CACHE     where peers are installed (target/bench-cache)
 #   BENCH_OUT       results directory (target/bench-results/<date>)
@@ -42,6 +46,8 @@ OUT="${BENCH_OUT:-$ROOT/target/bench-results/$(date -u +%Y%m%d-%H%M%S)}"
 SERVERS="${BENCH_SERVERS:-canned kinesd ferrokinesis ferrokinesis-durable kinesalite kinesis-mock moto cluster}"
 RETAIN="${BENCH_RETAIN:-1G}"
 DURATION="${BENCH_DURATION:-8}"
+SCALING="${BENCH_SCALING:-1}"
+SCALE_DURATION="${BENCH_SCALE_DURATION:-4}"
 FILL_MAX="${BENCH_FILL_MAX:-60}"
 mkdir -p "$CACHE" "$OUT"
 RESULTS="$OUT/results.txt"
@@ -161,8 +167,9 @@ server_setup() {
 server_cmd() { # name dir port
     local dir="$2" port="$3"
     case "$1" in
-    # Default (durable, group-commit) mode; only the port and data directory are set.
-    kinesd) CMD=("$KINESD" --port "$port" --data-dir "$dir") ;;
+    # Default (durable, group-commit) mode; the port, the data directory and, like the peers,
+    # room for the 10,000-shard figures.
+    kinesd) CMD=("$KINESD" --port "$port" --data-dir "$dir" --shard-limit 20000) ;;
     # In memory, its default.
     ferrokinesis) CMD=("$CACHE/cargo/bin/ferrokinesis" --port "$port" --shard-limit 10000 --log-level warn) ;;
     # Its durable mode: WAL + snapshots in --state-dir.
@@ -284,8 +291,41 @@ run_server() {
     else
         echo "SKIP $NAME startup_100_streams_ms in memory: nothing on disk to start from" >>"$RESULTS"
     fi
+    [[ "$SCALING" == 1 ]] && run_scaling "$data" "$logs"
     rm -rf "$data"
     log "$NAME done ($(($(date +%s) - SCRIPT_START)) s since start)"
+}
+
+# How cost grows: PutRecord by connections and by shards (one fresh server for all points),
+# RSS per open shard with 10,000 open shards, and start-up with those shards on disk.
+run_scaling() { # data logs
+    local data="$1" logs="$2" c s
+    if start_server "$data/scaling" "$logs/scaling.log"; then
+        for c in 1 4 16 64 256; do
+            bench put-record --connections "$c" --shards 4 --duration "$SCALE_DURATION" \
+                --figure "put_record_c${c}_ops"
+        done
+        for s in 1 4 64 1024; do
+            bench put-record --connections 16 --shards "$s" --duration "$SCALE_DURATION" \
+                --figure "put_record_s${s}_ops"
+        done
+        stop_server
+    fi
+    rm -rf "$data/scaling"
+    if start_server "$data/shards" "$logs/shards.log"; then
+        bench rss --pid "$SPID" --figure rss_before_shards_mb
+        bench prepare --streams 10 --shards 1000 --records 1
+        bench rss --pid "$SPID" --figure rss_10k_shards_mb
+        stop_server
+        if [[ "$PERSISTENT" == 1 ]]; then
+            server_cmd "$NAME" "$data/shards" "$PORT"
+            bench startup --startup-figure startup_10k_shards_ms --rss-figure none \
+                --log "$logs/startup-shards.log" -- "${CMD[@]}"
+        else
+            echo "SKIP $NAME startup_10k_shards_ms in memory: nothing on disk to start from" >>"$RESULTS"
+        fi
+    fi
+    rm -rf "$data/shards"
 }
 
 # --- kinesd in cluster mode ------------------------------------------------------------------
@@ -376,7 +416,12 @@ fi # not BENCH_TABLE_FROM
     echo
     awk -v servers="$SERVERS" '
     BEGIN {
-        n = split("put_record_ops put_records_100b_rps put_records_1024b_rps get_records_rps visible_p50_ms visible_p99_ms subscribe_p50_ms subscribe_p99_ms visible_cross_p50_ms visible_cross_p99_ms subscribe_cross_p50_ms subscribe_cross_p99_ms create_active_ms startup_empty_ms startup_100_streams_ms idle_rss_mb retained_rss_mb fill_mb disk_per_byte", order, " ")
+        n = split("put_record_ops put_records_100b_rps put_records_1024b_rps get_records_rps visible_p50_ms visible_p99_ms subscribe_p50_ms subscribe_p99_ms visible_cross_p50_ms visible_cross_p99_ms subscribe_cross_p50_ms subscribe_cross_p99_ms create_active_ms startup_empty_ms startup_100_streams_ms idle_rss_mb retained_rss_mb fill_mb disk_per_byte put_record_c1_ops put_record_c4_ops put_record_c16_ops put_record_c64_ops put_record_c256_ops put_record_s1_ops put_record_s4_ops put_record_s64_ops put_record_s1024_ops rss_per_shard_kb startup_10k_shards_ms", order, " ")
+        for (c = 1; c <= 256; c *= 4) { f = "put_record_c" c "_ops"; desc[f] = "PutRecord, " c " connection" (c > 1 ? "s" : "") ", 4 shards (ops/s)"; hi[f] = 1 }
+        split("1 4 64 1024", sh, " ")
+        for (i = 1; i <= 4; i++) { f = "put_record_s" sh[i] "_ops"; desc[f] = "PutRecord, 16 connections, " sh[i] " shard" (sh[i] > 1 ? "s" : "") " (ops/s)"; hi[f] = 1 }
+        desc["rss_per_shard_kb"] = "RSS per open shard, 10,000 shards (KB)"
+        desc["startup_10k_shards_ms"] = "start-up, 10,000 shards on disk (ms)"
         desc["put_record_ops"] = "PutRecord 100 B, 16 conn (ops/s)"; hi["put_record_ops"] = 1
         desc["put_records_100b_rps"] = "PutRecords 100×100 B (records/s)"; hi["put_records_100b_rps"] = 1
         desc["put_records_1024b_rps"] = "PutRecords 100×1 KB (records/s)"; hi["put_records_1024b_rps"] = 1
@@ -401,6 +446,8 @@ fi # not BENCH_TABLE_FROM
     }
     $1 == "RESULT" {
         val[$2, $3] = $4; seen[$2] = 1
+        if ($3 == "rss_10k_shards_mb" && (($2, "rss_before_shards_mb") in val))
+            val[$2, "rss_per_shard_kb"] = ($4 - val[$2, "rss_before_shards_mb"]) * 1024 / 10000
         if ($3 == "get_records_rps")
             for (i = 6; i <= NF; i++) if ($i ~ /^found=/) { split($i, kv, "="); found[$2] = kv[2] }
     }

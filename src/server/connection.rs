@@ -22,7 +22,7 @@ use tokio::task::JoinSet;
 pub(super) async fn accept_loop(
     listener: TcpListener,
     registry: Arc<Registry>,
-    tls: Option<tokio_rustls::TlsAcceptor>,
+    tls: Option<crate::tls::PendingTls>,
     mut stopping: watch::Receiver<bool>,
 ) {
     let limits = registry.config().connections;

@@ -51,7 +51,8 @@ impl Server {
         let storage = crate::storage::open(&config)
             .await
             .map_err(std::io::Error::other)?;
-        let tls = crate::tls::setup(&config.tls, config.data_dir.as_deref())?;
+        // Generated certificates are made while the registry opens and the port serves.
+        let tls = crate::tls::start(&config.tls, config.data_dir.as_deref())?;
         let registry = Registry::open(storage, config, clock)
             .await
             .map_err(std::io::Error::other)?;
@@ -62,18 +63,23 @@ impl Server {
             .map_err(std::io::Error::other)?;
         let addr = listener.local_addr()?;
         let mut tasks = JoinSet::new();
-        let acceptor = tls.as_ref().map(|t| t.acceptor.clone());
-        let tls_enabled = tls.is_some();
-        let tls_ca = tls.and_then(|t| t.ca_pem.map(|pem| (pem, t.ca_path)));
         let (stop, stopping) = tokio::sync::watch::channel(false);
         let mut accepting = JoinSet::new();
         accepting.spawn(connection::accept_loop(
             listener,
             registry.clone(),
-            acceptor,
+            tls.clone(),
             stopping,
         ));
         tasks.spawn(retention::retention_worker(registry.clone()));
+        // Plain HTTP is served already; the TLS material is waited for only now, and a failure
+        // to make it still stops the start (dropping the accept loop).
+        let tls = match &tls {
+            Some(pending) => Some(pending.get().await?),
+            None => None,
+        };
+        let tls_enabled = tls.is_some();
+        let tls_ca = tls.and_then(|t| t.ca_pem.clone().map(|pem| (pem, t.ca_path.clone())));
         Ok(Server {
             addr,
             registry,

@@ -31,19 +31,14 @@ use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use std::io;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
-use std::time::Duration;
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::TcpStream;
 use tokio_rustls::TlsAcceptor;
+
+mod conn;
+pub use conn::{accept, Conn, PendingTls};
 
 /// The names every generated server certificate covers.
 pub const DEFAULT_NAMES: [&str; 3] = ["localhost", "127.0.0.1", "::1"];
-
-/// How long a client may take to complete the TLS handshake.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Generated certificates are valid this long; the server certificate is re-issued when less
 /// than `RENEW_BEFORE_DAYS` remain.
@@ -81,6 +76,23 @@ pub struct Tls {
     pub ca_pem: Option<String>,
     /// Where that CA certificate is on disk, when there is a data directory.
     pub ca_path: Option<PathBuf>,
+}
+
+/// Starts TLS for `config` (`None` when disabled). A user's certificate and key are read now,
+/// so a bad file stops the start; generated ones are made on a blocking thread while the rest
+/// of the server starts (see [`PendingTls`]).
+pub fn start(config: &TlsConfig, data_dir: Option<&Path>) -> io::Result<Option<PendingTls>> {
+    if !config.enabled {
+        return Ok(None);
+    }
+    if config.cert_path.is_some() || config.key_path.is_some() {
+        return Ok(setup(config, data_dir)?.map(PendingTls::ready));
+    }
+    let config = config.clone();
+    let data_dir = data_dir.map(Path::to_path_buf);
+    Ok(Some(PendingTls::spawn(move || {
+        setup(&config, data_dir.as_deref())?.ok_or_else(|| io::Error::other("TLS is disabled"))
+    })))
 }
 
 /// Builds the TLS acceptor for `config`, generating or reusing certificates as described in the
@@ -389,97 +401,6 @@ fn write_file(path: &Path, contents: &[u8]) -> io::Result<()> {
     file.sync_all()?;
     drop(file);
     std::fs::rename(&tmp, path)
-}
-
-/// A connection after the first-byte sniff: plain TCP, or TLS over it.
-pub enum Conn {
-    Plain(TcpStream),
-    Tls(Box<tokio_rustls::server::TlsStream<TcpStream>>),
-}
-
-impl Conn {
-    /// The protocol chosen by ALPN on a TLS connection.
-    pub fn alpn_protocol(&self) -> Option<&[u8]> {
-        match self {
-            Conn::Plain(_) => None,
-            Conn::Tls(tls) => tls.get_ref().1.alpn_protocol(),
-        }
-    }
-}
-
-/// Peeks at the first byte and completes a TLS handshake when it starts one.
-pub async fn accept(socket: TcpStream, acceptor: Option<&TlsAcceptor>) -> io::Result<Conn> {
-    let Some(acceptor) = acceptor else {
-        return Ok(Conn::Plain(socket));
-    };
-    let mut first = [0u8; 1];
-    let n = socket.peek(&mut first).await?;
-    if n == 1 && first[0] == 0x16 {
-        let tls = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(socket))
-            .await
-            .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "TLS handshake timed out"))??;
-        Ok(Conn::Tls(Box::new(tls)))
-    } else {
-        Ok(Conn::Plain(socket))
-    }
-}
-
-impl AsyncRead for Conn {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Conn::Plain(s) => Pin::new(s).poll_read(cx, buf),
-            Conn::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
-        }
-    }
-}
-
-impl AsyncWrite for Conn {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        match self.get_mut() {
-            Conn::Plain(s) => Pin::new(s).poll_write(cx, buf),
-            Conn::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
-        }
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        match self.get_mut() {
-            Conn::Plain(s) => Pin::new(s).poll_write_vectored(cx, bufs),
-            Conn::Tls(s) => Pin::new(s.as_mut()).poll_write_vectored(cx, bufs),
-        }
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        match self {
-            Conn::Plain(s) => s.is_write_vectored(),
-            Conn::Tls(s) => s.is_write_vectored(),
-        }
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Conn::Plain(s) => Pin::new(s).poll_flush(cx),
-            Conn::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
-        }
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Conn::Plain(s) => Pin::new(s).poll_shutdown(cx),
-            Conn::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
-        }
-    }
 }
 
 #[cfg(test)]
