@@ -42,9 +42,9 @@ impl Registry {
         entries: Vec<PutEntry>,
         ordering_floor: Option<SequenceNumber>,
     ) -> Result<Vec<Result<SequenceNumber, ApiError>>, ApiError> {
-        let mut results: Vec<Result<SequenceNumber, ApiError>> = (0..entries.len())
-            .map(|_| Err(ApiError::internal("record not written")))
-            .collect();
+        // Every slot is filled below: by the append, or by the limits with their refusal.
+        let mut results: Vec<Option<Result<SequenceNumber, ApiError>>> =
+            (0..entries.len()).map(|_| None).collect();
         let hashes: Vec<u128> = entries.iter().map(|e| e.hash).collect();
         let mut pending: Vec<(usize, RecordIn)> = entries
             .into_iter()
@@ -108,12 +108,12 @@ impl Registry {
                     RunOutcome::Appended { first, arrival_ms } => {
                         stream.traffic(shard.index, |t| t.wrote(members.len() as u64, bytes));
                         for (position, i) in (first..).zip(members) {
-                            results[i] = Ok(SequenceNumber {
+                            results[i] = Some(Ok(SequenceNumber {
                                 stream_id: stream.id,
                                 shard_index: shard.index,
                                 position,
                                 arrival_ms,
-                            });
+                            }));
                         }
                     }
                     RunOutcome::Closed { records } => {
@@ -155,7 +155,11 @@ impl Registry {
                 }
             }
         }
-        Ok(results)
+        // A slot left empty would be a bug here; it is reported, not answered as a success.
+        Ok(results
+            .into_iter()
+            .map(|r| r.unwrap_or_else(|| Err(ApiError::internal("record not written"))))
+            .collect())
     }
 
     /// Keeps of each shard's run the records its write buckets admit now (in order); the
@@ -164,7 +168,7 @@ impl Registry {
         &self,
         stream: &Stream,
         groups: Vec<(Shard, Vec<usize>, Run)>,
-        results: &mut [Result<SequenceNumber, ApiError>],
+        results: &mut [Option<Result<SequenceNumber, ApiError>>],
     ) -> Vec<(Shard, Vec<usize>, Run)> {
         let now = self.now();
         let on_demand = stream.on_demand_limits();
@@ -193,7 +197,7 @@ impl Registry {
                 if ok {
                     members_kept.push(i);
                 } else {
-                    results[i] = Err(self.shard_rate_exceeded(stream, shard.index));
+                    results[i] = Some(Err(self.shard_rate_exceeded(stream, shard.index)));
                 }
             }
             if !members_kept.is_empty() {
