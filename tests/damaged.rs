@@ -204,3 +204,66 @@ async fn a_damaged_journal_refuses_the_start_and_a_torn_tail_is_repaired() {
     let log = std::fs::read_to_string(&log).unwrap();
     assert!(log.contains("discarded a torn last entry"), "{log}");
 }
+
+/// The blob files of sled's directory, newest (highest log position) first.
+fn blob_files(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut files: Vec<_> = std::fs::read_dir(dir.join("blobs"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort_by_key(|p| {
+        let name = p.file_name().unwrap().to_string_lossy().into_owned();
+        std::cmp::Reverse(name.parse::<u64>().unwrap_or(0))
+    });
+    files
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleted_blob_files_are_put_back_and_logged() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("data");
+    let server = spawn(&dir, &[]);
+    let client = common::client(&server.endpoint);
+    common::create_stream(&client, "s", 1).await;
+    // Records over 8 KiB are blocks of their own, and a leaf of sixteen of them is over the
+    // ~128 KiB sled keeps inline: it goes to a file under blobs/.
+    let mut written = Vec::new();
+    for i in 0..64u8 {
+        let data = format!("{i:02}{}", "b".repeat(40 * 1024));
+        client
+            .put_record()
+            .stream_name("s")
+            .partition_key("k")
+            .data(Blob::new(data.clone()))
+            .send()
+            .await
+            .unwrap();
+        written.push(data);
+    }
+    drop(server);
+    for deleted in ["the newest", "every"] {
+        let blobs = blob_files(&dir);
+        assert!(!blobs.is_empty(), "no blob file to delete");
+        let doomed = if deleted == "every" {
+            &blobs[..]
+        } else {
+            &blobs[..1]
+        };
+        for blob in doomed {
+            std::fs::remove_file(blob).unwrap();
+        }
+        let log = tmp
+            .path()
+            .join(format!("log-{}", deleted.replace(' ', "-")));
+        let server = Kinesd::spawn(
+            &["--no-tls", "--data-dir", dir.to_str().unwrap()],
+            Some(&log),
+        );
+        let seen = read_all(&common::client(&server.endpoint)).await;
+        assert_eq!(seen, written, "{deleted} blob file deleted");
+        drop(server);
+        let log = std::fs::read_to_string(&log).unwrap();
+        let put_back = log.matches("put back from kinesd-blobs/").count();
+        assert_eq!(put_back, doomed.len(), "{deleted}: {log}");
+    }
+}

@@ -45,7 +45,7 @@ pub(crate) fn prepare(dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Moves sled's own files (`db`, `conf`, `blobs`, `snap.*`) into a new `damaged-<n>`
+/// Moves sled's own files (`db`, `conf`, `blobs`, `snap.*`, and the blob links) into a new `damaged-<n>`
 /// directory inside `dir`, so a fresh engine can start there (`--accept-data-loss`). Returns
 /// where they went.
 pub(crate) fn quarantine_engine_files(dir: &Path) -> Result<std::path::PathBuf> {
@@ -59,7 +59,8 @@ pub(crate) fn quarantine_engine_files(dir: &Path) -> Result<std::path::PathBuf> 
         let entry = entry.map_err(|e| io_err("reading", dir, e))?;
         let name = entry.file_name();
         let name = name.to_string_lossy();
-        if matches!(name.as_ref(), "db" | "conf" | "blobs") || name.starts_with("snap.") {
+        let engine = matches!(name.as_ref(), "db" | "conf" | "blobs");
+        if engine || name == crate::engine_files::KEEP_DIR || name.starts_with("snap.") {
             std::fs::rename(entry.path(), aside.join(&*name))
                 .map_err(|e| io_err("moving aside", &entry.path(), e))?;
         }

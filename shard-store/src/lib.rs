@@ -62,6 +62,10 @@
 //! flushes in the background every few hundred milliseconds, but acknowledgements to
 //! clients must be gated on one of those two.
 //!
+//! Beside sled's files a store on a directory keeps `kinesd-witness` (how far sled was
+//! flushed, see `witness.rs`) and `kinesd-blobs/` (a hard link to each of sled's blob files,
+//! so one deleted from outside is put back before sled opens: see `engine_files.rs`).
+//!
 //! A store on a directory also keeps a *journal* (file `kinesd-journal`, see
 //! `journal.rs`): `append_durably` writes small commits there with one `fdatasync`
 //! instead of flushing the engine, and `open` puts back into the engine whatever

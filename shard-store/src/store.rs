@@ -227,6 +227,10 @@ impl Store {
         dir: Option<&Path>,
         accept_loss: bool,
     ) -> Result<Store> {
+        // Before sled reads its log: a blob it would miss is silently dropped with its node.
+        if let Some(dir) = dir {
+            crate::engine_files::restore_blobs(dir)?;
+        }
         // sled panics on some damaged files instead of answering an error.
         let opened = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             open_waiting_for_lock(&config)
