@@ -26,18 +26,22 @@ async fn write(server: &Kinesd) -> Vec<String> {
     common::create_stream(&client, "s", 1).await;
     let mut written = Vec::new();
     for i in 0..RECORDS {
-        let data = format!("record-{i:04}-{}", "y".repeat(i * 40));
-        client
-            .put_record()
-            .stream_name("s")
-            .partition_key("k")
-            .data(Blob::new(data.clone()))
-            .send()
-            .await
-            .unwrap();
-        written.push(data);
+        written.push(put(&client, format!("record-{i:04}-{}", "y".repeat(i * 40))).await);
     }
     written
+}
+
+/// One acknowledged PutRecord to stream "s"; returns its data.
+async fn put(client: &Client, data: String) -> String {
+    client
+        .put_record()
+        .stream_name("s")
+        .partition_key("k")
+        .data(Blob::new(data.clone()))
+        .send()
+        .await
+        .unwrap();
+    data
 }
 
 async fn read_all(client: &Client) -> Vec<String> {
@@ -229,16 +233,7 @@ async fn deleted_blob_files_are_put_back_and_logged() {
     // ~128 KiB sled keeps inline: it goes to a file under blobs/.
     let mut written = Vec::new();
     for i in 0..64u8 {
-        let data = format!("{i:02}{}", "b".repeat(40 * 1024));
-        client
-            .put_record()
-            .stream_name("s")
-            .partition_key("k")
-            .data(Blob::new(data.clone()))
-            .send()
-            .await
-            .unwrap();
-        written.push(data);
+        written.push(put(&client, format!("{i:02}{}", "b".repeat(40 * 1024))).await);
     }
     drop(server);
     for deleted in ["the newest", "every"] {
