@@ -117,6 +117,14 @@ def shot(driver, name):
     print("screenshot:", path, flush=True)
 
 
+def full_page_shot(driver, name, width):
+    """The whole page, not just what fits the window: the viewport grown to the page's height."""
+    height = driver.execute_script("return document.documentElement.scrollHeight")
+    viewport(driver, width, min(height, 6000))
+    shot(driver, name)
+    viewport(driver, width, 800)
+
+
 def no_horizontal_overflow(driver, page):
     wide = driver.execute_script(
         "return document.documentElement.scrollWidth - window.innerWidth")
@@ -135,6 +143,7 @@ def tail_rows(driver):
         return [...document.querySelectorAll('#tail-rows tr.record')].map((tr) => ({
           key: tr.querySelector('.pk').textContent,
           seq: tr.querySelector('.seq').textContent,
+          shard: tr.querySelector('abbr').title,
           sub: (tr.querySelector('.sub') || {}).textContent || null,
           data: tr.querySelector('.payload').textContent,
           user: tr.classList.contains('user-record'),
@@ -209,7 +218,14 @@ def run(driver, kinesis):
     lineage = driver.find_element(By.CSS_SELECTOR, '#lineage li[data-shard="shardId-000000000000"]')
     check("shardId-000000000002" in lineage.text and "closed" in lineage.text,
           "the lineage shows the closed parent over its children")
-    check("audit" in driver.find_element(By.ID, "consumers").text, "the consumers are listed")
+    consumer = kinesis.describe_stream_consumer(StreamARN=arn, ConsumerName="audit")["ConsumerDescription"]["ConsumerARN"]
+    subscription = kinesis.subscribe_to_shard(ConsumerARN=consumer, ShardId="shardId-000000000001",
+                                              StartingPosition={"Type": "LATEST"})
+    next(iter(subscription["EventStream"]))  # the first event: the subscription runs
+    audit = lambda: driver.find_element(By.CSS_SELECTOR, '#consumers tr[data-consumer="audit"] .subscriptions').text
+    wait_for("the consumer's subscription", lambda: "shardId-000000000001 since" in audit())
+    print("ok: the consumer and its subscription are listed:", audit(), flush=True)
+    subscription["EventStream"].close()
 
     # The live tail from LATEST.
     driver.get(f"{CONSOLE}#/tail/{STREAM}")
@@ -291,12 +307,23 @@ def run(driver, kinesis):
     print("ok: the form's record is in the tail", flush=True)
     driver.execute_script("window.scrollTo(0, 0)")
     shot(driver, "tail-1280x800.png")
+    full_page_shot(driver, "tail-1280-full.png", 1280)
+
+    # A merge while tailing from LATEST: the tail follows the closed parents to their child.
+    kinesis.merge_shards(StreamName=STREAM, ShardToMerge="shardId-000000000002",
+                         AdjacentShardToMerge="shardId-000000000003")
+    wait_for("the merge", lambda: kinesis.describe_stream_summary(StreamName=STREAM)
+             ["StreamDescriptionSummary"]["StreamStatus"] == "ACTIVE")
+    kinesis.put_record(StreamName=STREAM, PartitionKey="after-merge", Data=b"child", ExplicitHashKey="0")
+    merged = wait_for("the record put into the merged child",
+                      lambda: [r for r in tail_rows(driver) if r["key"] == "after-merge"], 5)
+    check(merged[0]["shard"] == "shardId-000000000004", f"the tail followed the merge to its child {merged}")
 
     # TRIM_HORIZON reads the closed parent, then its children.
     Select(driver.find_element(By.ID, "tail-from")).select_by_value("TRIM_HORIZON")
     driver.find_element(By.ID, "tail-restart").click()
     wait_for("every record from the trim horizon",
-             lambda: {"user-1", "kpl-a", "from-form", "while-paused"} <= {r["key"] for r in tail_rows(driver)})
+             lambda: {"user-1", "kpl-a", "from-form", "while-paused", "after-merge"} <= {r["key"] for r in tail_rows(driver)})
     print("ok: TRIM_HORIZON shows the records of every shard", flush=True)
 
     # Another origin cannot call the API: kinesd grants no CORS (localhost vs 127.0.0.1).
@@ -320,7 +347,15 @@ def run(driver, kinesis):
     label = lambda: driver.find_element(By.CSS_SELECTOR, "#charts canvas").get_attribute("aria-label")
     wait_for("the charts", lambda: "peak" in label())
     check("peak 0.0/s" not in label(), f"the records chart has traffic: {label()}")
+    lineage = driver.find_element(By.CSS_SELECTOR, '#lineage li[data-shard="shardId-000000000004"]').text
+    check("merged from 2 and 3" in lineage, f"the lineage names the merge: {lineage}")
     shot(driver, "stream-1280x800.png")
+    full_page_shot(driver, "stream-1280-full.png", 1280)
+    # Merge from the page: the bar becomes one shard.
+    driver.find_element(By.CSS_SELECTOR, '[data-key="merge:shardId-000000000004"]').click()
+    wait_for("a bar of 1 shard", lambda: bar().get_attribute("data-shards") == "1", 15)
+    check(kinesis.describe_stream_summary(StreamName=STREAM)["StreamDescriptionSummary"]["OpenShardCount"] == 1,
+          "the page merged the last two shards")
 
     # Phone width.
     viewport(driver, 390, 844)

@@ -150,7 +150,7 @@ async fn the_traffic_document_counts_the_last_minute_on_kinesds_clock() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn no_console_answers_404_from_the_flag_and_the_variable() {
+async fn no_console_answers_404_from_the_flag_the_variable_and_the_file() {
     let in_process = common::serve(Config {
         console: false,
         ..Config::default()
@@ -176,6 +176,24 @@ async fn no_console_answers_404_from_the_flag_and_the_variable() {
         }
         assert_eq!(get(addr, "/health", "localhost").await.status, 200);
     }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("kinesd.toml");
+    std::fs::write(&file, "no_console = true\n").unwrap();
+    let from_file = Kinesd::spawn(
+        &[
+            "--in-memory",
+            "--no-tls",
+            "--config",
+            file.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(
+        get(addr_of(&from_file.endpoint), "/console", "localhost")
+            .await
+            .status,
+        404
+    );
     let on = Kinesd::spawn(&["--in-memory", "--no-tls"], None);
     assert_eq!(
         get(addr_of(&on.endpoint), "/console", "localhost")

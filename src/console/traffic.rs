@@ -1,7 +1,8 @@
 //! The console's throughput history: every stream's traffic counters (`metrics::ShardTraffic`,
 //! summed over its shards) sampled about once a second into a ring per stream, so the console
 //! can show records and bytes of the last minute and rates over the last few minutes, which the
-//! Kinesis API has no operation for.
+//! Kinesis API has no operation for; the same document lists each stream's recent
+//! SubscribeToShard leases (`streams::subscriptions`), which no operation lists either.
 //!
 //! Invariants:
 //! - memory is bounded: at most [`SAMPLES`] samples per live stream; a deleted stream's ring
@@ -151,13 +152,14 @@ impl History {
         }
     }
 
-    /// `{"now_ms", "interval_ms", "streams": {name: {"last_minute", "shards", "samples"?}}}`
-    /// where samples (`[at_ms, records_in, bytes_in, records_out, bytes_out]`, oldest first)
+    /// `{"now_ms", "interval_ms", "streams": {name: {"last_minute", "shards", "subscriptions",
+    /// "samples"?}}}` where samples (`[at_ms, records_in, bytes_in, records_out, bytes_out]`, oldest first)
     /// are given only for the stream named `with_samples`, and `shards` holds each shard's
     /// records and bytes put since this process started.
     pub fn report(&self, registry: &Registry, with_samples: Option<&str>) -> Value {
         let now = registry.now();
         let rings = self.rings();
+        let subscriptions = registry.subscriptions().recent(now);
         let mut streams = Map::new();
         for stream in registry.list() {
             let id = stream.with_meta(|m| m.id);
@@ -186,6 +188,7 @@ impl History {
                     "bytes_out": last_minute.bytes_out,
                 },
                 "shards": shards,
+                "subscriptions": subscriptions_of(&stream, &subscriptions),
             });
             if with_samples == Some(stream.name.as_str()) {
                 let mut samples: Vec<Value> = ring
@@ -198,6 +201,28 @@ impl History {
         }
         json!({ "now_ms": now, "interval_ms": INTERVAL_MS, "streams": streams })
     }
+}
+
+/// `stream`'s SubscribeToShard leases of the last five minutes on this node, oldest first:
+/// `[{"consumer_arn", "shard", "started_ms"}]`.
+fn subscriptions_of(stream: &Stream, leases: &[(String, u32, i64)]) -> Value {
+    let prefix = format!("{}/consumer/", stream.arn);
+    let mut mine: Vec<_> = leases
+        .iter()
+        .filter(|(arn, _, _)| arn.starts_with(&prefix))
+        .collect();
+    mine.sort_by_key(|(_, _, started)| *started);
+    let list = mine
+        .into_iter()
+        .map(|(arn, shard, started)| {
+            json!({
+                "consumer_arn": arn,
+                "shard": crate::streams::sequence::shard_id(*shard),
+                "started_ms": started,
+            })
+        })
+        .collect();
+    Value::Array(list)
 }
 
 /// Samples `history` every [`INTERVAL_MS`] of real time until it or the registry is dropped

@@ -38,8 +38,9 @@ export function streamPage(main, name) {
       drawSummary(summary, s);
       drawKeyspace(bar, ranges, shards);
       replace(lineage, lineageTree(shards));
-      replace(shardRows, shards.map((shard) => shardRow(name, shard, perShard[shard.ShardId], refresh)));
-      replace(consumers, consumerTable(registered));
+      const next = nextOpen(shards);
+      replace(shardRows, shards.map((shard) => shardRow(name, shard, perShard[shard.ShardId], next.get(shard.ShardId), refresh)));
+      replace(consumers, consumerTable(registered, (counts.streams[name] || {}).subscriptions || []));
       charts.update((counts.streams[name] || {}).samples || []);
       replace(status, '');
     } catch (e) {
@@ -119,7 +120,25 @@ function lineageTree(shards) {
   return el('ul', { class: 'tree' }, roots.map(node));
 }
 
-function shardRow(stream, shard, counts, refresh) {
+/** Each open shard's neighbour above it in the key space, the one it can merge with. */
+function nextOpen(shards) {
+  const open = shards.filter((s) => !s.SequenceNumberRange.EndingSequenceNumber);
+  const byStart = new Map(open.map((s) => [BigInt(s.HashKeyRange.StartingHashKey), s.ShardId]));
+  const next = new Map();
+  for (const s of open) {
+    const neighbour = byStart.get(BigInt(s.HashKeyRange.EndingHashKey) + 1n);
+    if (neighbour) next.set(s.ShardId, neighbour);
+  }
+  return next;
+}
+
+async function act(event, refresh, op, body) {
+  event.target.disabled = true;
+  try { await kinesis(op, body); } catch (e) { alert(e.message); }
+  refresh();
+}
+
+function shardRow(stream, shard, counts, neighbour, refresh) {
   const range = shard.SequenceNumberRange;
   const closed = Boolean(range.EndingSequenceNumber);
   const start = BigInt(shard.HashKeyRange.StartingHashKey);
@@ -127,15 +146,17 @@ function shardRow(stream, shard, counts, refresh) {
   const split = closed || end === start ? null : el('button', {
     type: 'button', class: 'quiet', 'data-key': `split:${shard.ShardId}`,
     'aria-label': `Split ${shard.ShardId} in half`,
-    onclick: async (event) => {
-      event.target.disabled = true;
-      const middle = start + (end - start + 1n) / 2n;
-      try {
-        await kinesis('SplitShard', { StreamName: stream, ShardToSplit: shard.ShardId, NewStartingHashKey: middle.toString() });
-      } catch (e) { alert(e.message); }
-      refresh();
-    },
+    onclick: (event) => act(event, refresh, 'SplitShard', {
+      StreamName: stream, ShardToSplit: shard.ShardId, NewStartingHashKey: (start + (end - start + 1n) / 2n).toString(),
+    }),
   }, 'Split');
+  const merge = neighbour ? el('button', {
+    type: 'button', class: 'quiet', 'data-key': `merge:${shard.ShardId}`,
+    'aria-label': `Merge ${shard.ShardId} with ${neighbour}`,
+    onclick: (event) => act(event, refresh, 'MergeShards', {
+      StreamName: stream, ShardToMerge: shard.ShardId, AdjacentShardToMerge: neighbour,
+    }),
+  }, `Merge with ${shortShard(neighbour)}`) : null;
   return labelled(el('tr', { 'data-shard': shard.ShardId },
     el('th', { scope: 'row' }, el('code', {}, shard.ShardId)),
     el('td', {}, closed ? 'closed' : 'open'),
@@ -144,16 +165,22 @@ function shardRow(stream, shard, counts, refresh) {
       closed ? el('code', { class: 'seq' }, range.EndingSequenceNumber) : 'open'),
     el('td', { class: 'num' }, counts ? String(counts.records_in) : '0'),
     el('td', { class: 'num' }, bytes(counts ? counts.bytes_in : 0)),
-    el('td', {}, split)), SHARD_HEADERS);
+    el('td', { class: 'buttons' }, split, merge)), SHARD_HEADERS);
 }
 
-function consumerTable(consumers) {
+function consumerTable(consumers, subscriptions) {
   if (!consumers.length) return el('p', {}, 'No registered consumers (enhanced fan-out).');
-  return el('div', { class: 'scroll' }, el('table', {},
-    el('thead', {}, el('tr', {}, ['Consumer', 'Status', 'Registered', 'ARN'].map((h) => el('th', { scope: 'col' }, h)))),
-    el('tbody', {}, consumers.map((c) => el('tr', {},
-      el('th', { scope: 'row' }, c.ConsumerName),
-      el('td', {}, c.ConsumerStatus),
-      el('td', {}, new Date(c.ConsumerCreationTimestamp * 1000).toLocaleString()),
-      el('td', {}, el('code', {}, c.ConsumerARN)))))));
+  const headers = ['Consumer', 'Status', 'Registered', 'Subscriptions (last 5 min)', 'ARN'];
+  return el('div', { class: 'scroll' }, el('table', { class: 'cards' },
+    el('thead', {}, el('tr', {}, headers.map((h) => el('th', { scope: 'col' }, h)))),
+    el('tbody', {}, consumers.map((c) => {
+      const mine = subscriptions.filter((s) => s.consumer_arn === c.ConsumerARN);
+      return labelled(el('tr', { 'data-consumer': c.ConsumerName },
+        el('th', { scope: 'row' }, c.ConsumerName),
+        el('td', {}, c.ConsumerStatus),
+        el('td', {}, new Date(c.ConsumerCreationTimestamp * 1000).toLocaleString()),
+        el('td', { class: 'subscriptions' }, mine.length ? el('ul', { class: 'plain' }, mine.map((s) => el('li', {},
+          el('code', {}, s.shard), ` since ${new Date(s.started_ms).toLocaleTimeString([], { hour12: false })}`))) : 'none'),
+        el('td', {}, el('code', {}, c.ConsumerARN))), headers);
+    }))));
 }
