@@ -117,12 +117,12 @@ def shot(driver, name):
     print("screenshot:", path, flush=True)
 
 
-def full_page_shot(driver, name, width):
+def full_page_shot(driver, name, width, height_after=800):
     """The whole page, not just what fits the window: the viewport grown to the page's height."""
     height = driver.execute_script("return document.documentElement.scrollHeight")
     viewport(driver, width, min(height, 6000))
     shot(driver, name)
-    viewport(driver, width, 800)
+    viewport(driver, width, height_after)
 
 
 def no_horizontal_overflow(driver, page):
@@ -347,6 +347,13 @@ def run(driver, kinesis):
     label = lambda: driver.find_element(By.CSS_SELECTOR, "#charts canvas").get_attribute("aria-label")
     wait_for("the charts", lambda: "peak" in label())
     check("peak 0.0/s" not in label(), f"the records chart has traffic: {label()}")
+    driver.find_element(By.CSS_SELECTOR, '[data-key="count:shardId-000000000001"]').click()
+    stored = wait_for("the stored count", lambda: driver.find_element(
+        By.CSS_SELECTOR, 'tr[data-shard="shardId-000000000001"] .counted').text)
+    iterator = kinesis.get_shard_iterator(StreamName=STREAM, ShardId="shardId-000000000001",
+                                          ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    expected = len(kinesis.get_records(ShardIterator=iterator)["Records"])
+    check(stored.startswith(f"{expected} records"), f"the shard's stored records counted: {stored} ({expected} by GetRecords)")
     lineage = driver.find_element(By.CSS_SELECTOR, '#lineage li[data-shard="shardId-000000000004"]').text
     check("merged from 2 and 3" in lineage, f"the lineage names the merge: {lineage}")
     shot(driver, "stream-1280x800.png")
@@ -368,6 +375,8 @@ def run(driver, kinesis):
         time.sleep(1.5)
         no_horizontal_overflow(driver, name)
         shot(driver, f"{name}-390x844.png")
+        if name == "stream":
+            full_page_shot(driver, "stream-390-full.png", 390, 844)
 
     # Keyboard: the first Tab reaches the skip link.
     driver.get(CONSOLE)

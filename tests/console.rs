@@ -136,6 +136,26 @@ async fn the_traffic_document_counts_the_last_minute_on_kinesds_clock() {
         .unwrap()
         .clone();
     assert_eq!(last[1], 5, "the last entry is the counters now: {last}");
+    // A shard's stored records, by scan: all five, keys and data billed.
+    let mut stored = (0, 0);
+    for shard in ["shardId-000000000000", "shardId-000000000001"] {
+        let path = format!("/console/api/shard?stream=clicks&shard={shard}");
+        let doc = get(addr, &path, "localhost").await.json();
+        stored.0 += doc["records"].as_u64().unwrap();
+        stored.1 += doc["bytes"].as_u64().unwrap();
+    }
+    assert_eq!(
+        stored,
+        (5, 18 + 5),
+        "records, and data + partition-key bytes"
+    );
+    let unknown = get(
+        addr,
+        "/console/api/shard?stream=clicks&shard=shardId-000000000009",
+        "localhost",
+    )
+    .await;
+    assert_eq!(unknown.status, 404);
     // Without `stream=`, no samples; a deleted stream goes.
     let all = get(addr, "/console/api/traffic", "localhost").await.json();
     assert!(all["streams"]["clicks"].get("samples").is_none());

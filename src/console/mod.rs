@@ -1,6 +1,6 @@
 //! The web console at `GET /console` (off with `--no-console`): a few static files embedded in
-//! the binary, and one read-only JSON document, `/console/api/traffic`, for what the Kinesis
-//! API cannot tell (`traffic.rs`). Everything else the page shows or changes goes through
+//! the binary, and two read-only JSON documents for what the Kinesis API cannot tell:
+//! `/console/api/traffic` (`traffic.rs`) and `/console/api/shard`, a shard's stored records. Everything else the page shows or changes goes through
 //! kinesd's own Kinesis API, as any client's requests do, so the console cannot disagree with
 //! what clients see.
 //!
@@ -139,8 +139,51 @@ impl Page {
     }
 }
 
+/// The value of `name` in a query string (stream names and shard ids need no decoding: their
+/// characters are all allowed in a query).
+fn param<'q>(query: Option<&'q str>, name: &str) -> Option<&'q str> {
+    query?
+        .split('&')
+        .find_map(|pair| pair.strip_prefix(name)?.strip_prefix('='))
+}
+
+fn json(status: u16, value: serde_json::Value) -> Page {
+    Page {
+        status,
+        content_type: "application/json",
+        body: value.to_string().into_bytes(),
+        cache: "no-store",
+    }
+}
+
+/// `/console/api/shard?stream=NAME&shard=ID`: the records and billed bytes the shard stores
+/// now. A full scan of the shard, so the page asks for it only when a button is pressed.
+async fn shard_stats(registry: &Registry, query: Option<&str>) -> Page {
+    let stream = param(query, "stream").and_then(|name| registry.lookup(name).ok());
+    let shard = param(query, "shard").and_then(crate::streams::sequence::parse_shard_id);
+    let Some(shard) = stream.zip(shard).and_then(|(s, index)| s.shard(index)) else {
+        return json(
+            404,
+            serde_json::json!({ "error": "no such stream or shard" }),
+        );
+    };
+    match registry.shard_stats(shard.key).await {
+        Ok(stats) => json(
+            200,
+            serde_json::json!({ "records": stats.records, "bytes": stats.bytes }),
+        ),
+        Err(e) => {
+            tracing::warn!(error = %e, "counting a shard's records for the console failed");
+            json(
+                503,
+                serde_json::json!({ "error": "the store could not be read" }),
+            )
+        }
+    }
+}
+
 /// The answer to `GET path?query` when `path` is the console's, `None` for any other path.
-pub fn page(
+pub async fn page(
     console: Option<&Console>,
     registry: &Registry,
     path: &str,
@@ -156,15 +199,13 @@ pub fn page(
             "The console is turned off (--no-console).\n",
         ));
     };
-    if rest == "/api/traffic" {
-        let stream = query.and_then(|q| q.split('&').find_map(|pair| pair.strip_prefix("stream=")));
-        let report = console.history.report(registry, stream);
-        return Some(Page {
-            status: 200,
-            content_type: "application/json",
-            body: report.to_string().into_bytes(),
-            cache: "no-store",
-        });
+    match rest {
+        "/api/traffic" => {
+            let report = console.history.report(registry, param(query, "stream"));
+            return Some(json(200, report));
+        }
+        "/api/shard" => return Some(shard_stats(registry, query).await),
+        _ => {}
     }
     let wanted = if rest.is_empty() { "/" } else { rest };
     let Some((_, content_type, body)) = ASSETS.iter().find(|(p, _, _)| *p == wanted) else {

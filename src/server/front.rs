@@ -128,7 +128,7 @@ async fn answer_request(
     if req.method() == Method::GET {
         let (path, query) = (req.uri().path(), req.uri().query());
         if let Some(page) =
-            crate::console::page(front.console.as_ref(), &front.registry, path, query)
+            crate::console::page(front.console.as_ref(), &front.registry, path, query).await
         {
             let headers = page.headers();
             let mut resp = respond(page.status, page.content_type, page.body);

@@ -52,3 +52,10 @@ export async function traffic(stream) {
   if (!resp.ok) throw new Error(`traffic: ${resp.status}`);
   return resp.json();
 }
+
+/** The records and bytes a shard stores now (a full scan in kinesd: asked for on demand). */
+export async function shardStats(stream, shard) {
+  const resp = await fetch(`/console/api/shard?stream=${encodeURIComponent(stream)}&shard=${encodeURIComponent(shard)}`, { cache: 'no-store' });
+  if (!resp.ok) throw new Error(`shard: ${resp.status}`);
+  return resp.json();
+}

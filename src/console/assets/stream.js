@@ -3,13 +3,15 @@
 // into it, the consumers, the throughput charts and the put form.
 
 import { el, replace, bytes, shortShard, section, labelled } from './dom.js';
-import { kinesis, all, listShards, traffic } from './api.js';
+import { kinesis, all, listShards, traffic, shardStats } from './api.js';
 import { throughputCharts } from './chart.js';
 import { putForm } from './put.js';
 
 const REFRESH_MS = 2000;
 const SPACE = 1n << 128n;
-const SHARD_HEADERS = ['Shard', 'State', 'Hash keys', 'Sequence numbers', 'Records put since start', 'Bytes put since start', ''];
+const SHARD_HEADERS = ['Shard', 'State', 'Hash keys', 'Sequence numbers', 'Records put since start', 'Bytes put since start', 'Stored now', ''];
+/** Shard counts asked for on this page: shard id → text shown until the next count. */
+const counted = new Map();
 
 export function streamPage(main, name) {
   const status = el('p', { role: 'status', class: 'status' });
@@ -161,11 +163,31 @@ function shardRow(stream, shard, counts, neighbour, refresh) {
     el('th', { scope: 'row' }, el('code', {}, shard.ShardId)),
     el('td', {}, closed ? 'closed' : 'open'),
     el('td', { class: 'num' }, `${percent(start, end + 1n).toFixed(2)} %`),
-    el('td', {}, el('code', { class: 'seq' }, range.StartingSequenceNumber), ' … ',
-      closed ? el('code', { class: 'seq' }, range.EndingSequenceNumber) : 'open'),
+    el('td', {}, el('span', {}, el('code', { class: 'seq' }, range.StartingSequenceNumber), ' … ',
+      closed ? el('code', { class: 'seq' }, range.EndingSequenceNumber) : 'open')),
     el('td', { class: 'num' }, counts ? String(counts.records_in) : '0'),
     el('td', { class: 'num' }, bytes(counts ? counts.bytes_in : 0)),
+    el('td', { class: 'stored' }, storedCell(stream, shard.ShardId)),
     el('td', { class: 'buttons' }, split, merge)), SHARD_HEADERS);
+}
+
+/** A Count button (the count is a scan of the shard), then the count it got. */
+function storedCell(stream, shard) {
+  const key = `${stream}/${shard}`;
+  const button = el('button', {
+    type: 'button', class: 'quiet', 'data-key': `count:${shard}`, 'aria-label': `Count the records ${shard} stores`,
+    onclick: async () => {
+      button.disabled = true;
+      try {
+        const stats = await shardStats(stream, shard);
+        counted.set(key, `${stats.records} records · ${bytes(stats.bytes)}`);
+      } catch (e) {
+        counted.set(key, e.message);
+      }
+      replace(button.parentNode, storedCell(stream, shard));
+    },
+  }, counted.has(key) ? 'Count again' : 'Count');
+  return el('span', { class: 'count' }, counted.has(key) ? [el('span', { class: 'counted' }, counted.get(key)), ' '] : null, button);
 }
 
 function consumerTable(consumers, subscriptions) {
