@@ -123,11 +123,13 @@ export function tailPage(main, stream) {
     return answer.ShardIterator;
   }
 
-  async function follow(gen, shard) {
+  /** Reads the children of a drained closed shard: from their start, or from the same time. */
+  async function follow(gen, shard, type, extra) {
     const shards = await listShards(stream);
+    const [childType, childExtra] = type === 'AT_TIMESTAMP' ? [type, extra] : ['TRIM_HORIZON', {}];
     for (const child of shards) {
       if ((child.ParentShardId === shard || child.AdjacentParentShardId === shard) && !started.has(child.ShardId)) {
-        read(gen, child.ShardId, 'TRIM_HORIZON');
+        read(gen, child.ShardId, childType, childExtra);
       }
     }
   }
@@ -161,7 +163,7 @@ export function tailPage(main, stream) {
           add(got.flatMap((r) => unpack(shard, r)));
         }
         if (!answer.NextShardIterator) {
-          await follow(gen, shard);
+          await follow(gen, shard, type, extra);
           return;
         }
         it = answer.NextShardIterator;
