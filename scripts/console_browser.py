@@ -407,11 +407,22 @@ def run(driver, kinesis):
         if name == "stream":
             full_page_shot(driver, "stream-390-full.png", 390, 844)
 
-    # Keyboard: the first Tab reaches the skip link.
-    driver.get(CONSOLE)
-    wait_for("the streams page", lambda: driver.find_element(By.TAG_NAME, "h1").text == "Streams")
+    # Keyboard: the first Tab reaches the skip link, which moves focus to the page's content.
+    viewport(driver, 1280, 800)
+    driver.get("about:blank")  # a load, not a same-document hash change
+    driver.get(f"{CONSOLE}#/stream/{STREAM}")
+    wait_for("the stream page", lambda: driver.find_element(By.TAG_NAME, "h1").text == STREAM)
     driver.find_element(By.TAG_NAME, "body").send_keys(Keys.TAB)
     check(driver.switch_to.active_element.text == "Skip to content", "Tab first reaches the skip link")
+    driver.switch_to.active_element.send_keys(Keys.ENTER)
+    check(driver.switch_to.active_element.get_attribute("id") == "main"
+          and driver.find_element(By.TAG_NAME, "h1").text == STREAM,
+          "Enter on it focuses the content and stays on the page")
+    driver.switch_to.active_element.send_keys(Keys.TAB)
+    check(driver.switch_to.active_element.text == "Live tail", "the next Tab reaches the page's first control")
+    driver.switch_to.active_element.send_keys(Keys.ENTER)
+    wait_for("the tail page from the keyboard", lambda: driver.find_element(By.TAG_NAME, "h1").text == f"Live tail: {STREAM}")
+    print("ok: the live tail opened from the keyboard", flush=True)
 
 
 if __name__ == "__main__":

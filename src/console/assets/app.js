@@ -11,6 +11,8 @@ const crumbs = document.getElementById('crumbs');
 let stop = () => {};
 
 function route(event) {
+  // Only `#/…` names a page; any other fragment (the skip link's `#main`) is not a navigation.
+  if (event && !location.hash.startsWith('#/')) return;
   stop();
   const hash = decodeURIComponent(location.hash.replace(/^#\/?/, ''));
   const [kind, ...rest] = hash.split('/');
@@ -36,5 +38,9 @@ function route(event) {
   if (event) main.focus({ preventScroll: true });
 }
 
+document.querySelector('.skip').addEventListener('click', (event) => {
+  event.preventDefault();
+  main.focus();
+});
 window.addEventListener('hashchange', route);
 route();
