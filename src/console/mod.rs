@@ -1,8 +1,8 @@
 //! The web console at `GET /console` (off with `--no-console`): a few static files embedded in
 //! the binary, and two read-only JSON documents for what the Kinesis API cannot tell:
-//! `/console/api/traffic` (`traffic.rs`) and `/console/api/shard`, a shard's stored records. Everything else the page shows or changes goes through
-//! kinesd's own Kinesis API, as any client's requests do, so the console cannot disagree with
-//! what clients see.
+//! `/console/api/traffic` (`traffic.rs`) and `/console/api/shard`, a shard's stored records.
+//! Everything else the pages show or change goes through kinesd's own Kinesis API, as any
+//! client's requests do, so the console cannot disagree with what clients see.
 //!
 //! Invariants:
 //! - only GET reaches this module, after the Host allow-list (`protocol::host`), so a page
