@@ -10,6 +10,7 @@ API, and writes screenshots of every page at 1280x800 and at phone width. Exits 
 the first failed check.
 """
 
+import base64
 import hashlib
 import os
 import shutil
@@ -182,6 +183,14 @@ def run(driver, kinesis):
           "the page created the stream with 2 shards")
     check("2 / 0" in driver.find_element(By.CSS_SELECTOR, row).text, "the row shows 2 open, 0 closed shards")
 
+    # An on-demand stream.
+    Select(driver.find_element(By.ID, "new-mode")).select_by_value("ON_DEMAND")
+    driver.find_element(By.ID, "new-name").send_keys("clicks")
+    driver.find_element(By.ID, "create").click()
+    wait_for("the on-demand stream", lambda: "on-demand" in driver.find_element(By.CSS_SELECTOR, 'tr[data-stream="clicks"]').text)
+    check(kinesis.describe_stream_summary(StreamName="clicks")["StreamDescriptionSummary"]["StreamModeDetails"]["StreamMode"]
+          == "ON_DEMAND", "the page created an on-demand stream")
+
     # Delete a stream from the page (two steps).
     kinesis.create_stream(StreamName="scratch", ShardCount=1)
     wait_for("the scratch row", lambda: driver.find_elements(By.CSS_SELECTOR, 'tr[data-stream="scratch"]'))
@@ -266,6 +275,25 @@ def run(driver, kinesis):
     broken[-1] ^= 0xFF
     _, rows = put_and_see("an aggregate with a wrong MD5", 1, PartitionKey="bad-md5", Data=bytes(broken))
     check(not rows[0]["user"] and rows[0]["key"] == "bad-md5", "a wrong MD5 leaves the record whole")
+
+    # The page's MD5 and protobuf reader against Python's, on every padding length and on an
+    # aggregate whose key indexes need multi-byte varints.
+    digests = driver.execute_async_script("""
+        const done = arguments[arguments.length - 1];
+        import('/console/kpl.js').then(({ md5 }) => done([...Array(200).keys()].map((n) => {
+          const bytes = Uint8Array.from({ length: n }, (_, i) => (i * 7 + n) % 251);
+          return Array.from(md5(bytes), (b) => b.toString(16).padStart(2, '0')).join('');
+        })));""")
+    expected = [hashlib.md5(bytes((i * 7 + n) % 251 for i in range(n))).hexdigest() for n in range(200)]
+    check(digests == expected, "the page's MD5 matches hashlib's for lengths 0 to 199")
+    many = [(f"key-{i}", f"data {i}".encode()) for i in range(300)]
+    unpacked = driver.execute_async_script("""
+        const done = arguments[arguments.length - 1];
+        const bytes = Uint8Array.from(atob(arguments[0]), (c) => c.charCodeAt(0));
+        import('/console/kpl.js').then(({ deaggregate }) => done(deaggregate(bytes).map(
+          (r) => [r.partitionKey, new TextDecoder().decode(r.data)])));""",
+        base64.b64encode(aggregate(many)).decode())
+    check(unpacked == [[k, d.decode()] for k, d in many], "300 user records with multi-byte key indexes")
 
     # Data views.
     Select(driver.find_element(By.ID, "tail-view")).select_by_value("json")
