@@ -27,7 +27,9 @@ export function streamsPage(main) {
         all('ListStreams', {}, 'StreamNames'),
         traffic(),
       ]);
-      const rows = await Promise.all(names.map((name) => describe(name, counts.streams[name])));
+      // A stream deleted between the list and its description is left out until the next refresh.
+      const rows = (await Promise.all(names.map((name) => describe(name, counts.streams[name]).catch(() => null))))
+        .filter(Boolean);
       if (!alive) return;
       replace(body, rows.length ? rows.map((r) => row(r, refresh)) :
         el('tr', {}, el('td', { colspan: 10 }, 'No streams yet.')));
