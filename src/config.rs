@@ -64,6 +64,8 @@ pub struct Config {
     pub control_api: bool,
     /// Let non-loopback clients use the control API (`--control-api-remote`).
     pub control_api_remote: bool,
+    /// The web console at `/console` (on unless `--no-console`; see `console/mod.rs`).
+    pub console: bool,
     /// The clock, when kinesd runs on a manual one (`--clock manual`) that the control API
     /// moves; `None` on the system clock.
     pub manual_clock: Option<crate::clock::ManualClock>,
@@ -100,6 +102,7 @@ impl Default for Config {
             enforce_limits: false,
             control_api: false,
             control_api_remote: false,
+            console: true,
             manual_clock: None,
             connections: ConnectionLimits::default(),
             hosts: Default::default(),

@@ -189,6 +189,7 @@ async fn main() {
         control_api: args.control_api,
         enforce_limits: args.enforce_limits,
         control_api_remote: args.control_api_remote,
+        console: !args.no_console,
         manual_clock: manual_clock.clone(),
         hosts: kinesd::HostPolicy {
             any: args.allow_any_host,

@@ -182,6 +182,9 @@ pub struct Args {
     /// Let clients on other addresses use the control API too (it can delete everything).
     #[arg(long, requires = "control_api")]
     pub control_api_remote: bool,
+    /// Do not serve the web console at /console (streams, shards, a live tail of records).
+    #[arg(long)]
+    pub no_console: bool,
     /// `manual`: a clock that moves only through the control API.
     #[arg(long, value_enum, default_value = "system")]
     pub clock: ClockArg,

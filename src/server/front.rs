@@ -40,6 +40,7 @@ const PREFIX_BYTES: usize = 64 * 1024;
 /// What every request on every connection shares.
 pub(super) struct Front {
     pub(super) registry: Arc<Registry>,
+    console: Option<crate::console::Console>,
     budget: Budget,
     body_timeout: Duration,
     answer_timeout: Duration,
@@ -52,6 +53,7 @@ impl Front {
             budget: Budget::new(limits.inflight_bytes),
             body_timeout: Duration::from_millis(limits.body_timeout_ms.max(1)),
             answer_timeout: Duration::from_millis(limits.answer_timeout_ms.max(1)),
+            console: crate::console::Console::start(&registry),
             registry,
         }
     }
@@ -124,6 +126,15 @@ async fn answer_request(
         return control_request(&front, peer, req).await;
     }
     if req.method() == Method::GET {
+        let (path, query) = (req.uri().path(), req.uri().query());
+        if let Some(page) =
+            crate::console::page(front.console.as_ref(), &front.registry, path, query).await
+        {
+            let headers = page.headers();
+            let mut resp = respond(page.status, page.content_type, page.body);
+            resp.headers_mut().extend(headers);
+            return resp;
+        }
         // Kinesis requests are all POST, so these paths never collide with one.
         match req.uri().path() {
             // Alive, and past start-up (the store is open and the journal replayed before

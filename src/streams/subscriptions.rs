@@ -83,6 +83,17 @@ impl Subscriptions {
 }
 
 impl Subscriptions {
+    /// The leases taken in the last [`SUBSCRIPTION_MS`] before `now`, as (consumer ARN, shard
+    /// index, start): the subscriptions that may still run on this node (one whose client left
+    /// early stays among them until replaced or expired).
+    pub fn recent(&self, now: i64) -> Vec<(String, u32, i64)> {
+        self.leases_locked()
+            .iter()
+            .filter(|(_, lease)| now - lease.started_ms < SUBSCRIPTION_MS)
+            .map(|((arn, shard), lease)| (arn.clone(), *shard, lease.started_ms))
+            .collect()
+    }
+
     /// Claims the (consumer, shard) slot for a new subscription at `now`, taking it over from
     /// an older one or refusing if the current one is too recent.
     pub fn claim(&self, now: i64, consumer_arn: &str, shard: u32) -> Result<Claim, ApiError> {
