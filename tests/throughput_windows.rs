@@ -204,3 +204,29 @@ async fn a_subscription_pushes_at_most_2_mib_a_second() {
     assert_eq!(second.records().len(), 1);
     assert_eq!(second.records()[0].data().as_ref()[0], 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stream_encryption_takes_25_new_kms_keys_per_rolling_day() {
+    let (_server, clock, client) = limited().await;
+    create(&client, "s", 1).await;
+    let encrypt = |key: String| {
+        client
+            .start_stream_encryption()
+            .stream_name("s")
+            .encryption_type(aws_sdk_kinesis::types::EncryptionType::Kms)
+            .key_id(key)
+            .send()
+    };
+    // Each change leaves the stream UPDATING until the clock passes the update delay.
+    for i in 0..25 {
+        encrypt(format!("alias/key-{i}")).await.unwrap();
+        clock.advance_ms(60_000);
+    }
+    let (code, message) = failure(encrypt("alias/key-25".into()).await);
+    assert_eq!(code, "LimitExceededException");
+    assert!(message.contains("25 new KMS keys"), "{message}");
+    // A key already used is not new.
+    encrypt("alias/key-3".into()).await.unwrap();
+    clock.advance_ms(24 * 3_600_000);
+    encrypt("alias/key-25".into()).await.unwrap();
+}

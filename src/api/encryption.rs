@@ -19,6 +19,9 @@ async fn change_encryption(
         )));
     }
     let key = input.key_id.unwrap_or_default();
+    if start {
+        ctx.limit_new_kms_key(&key)?;
+    }
     let now = ctx.now();
     let until = now + ctx.config().update_delay_ms.max(0);
     let account = ctx.config().account_id.clone();
@@ -29,6 +32,9 @@ async fn change_encryption(
         Ok(())
     })
     .await?;
+    if start {
+        ctx.note_kms_key(&key);
+    }
     Ok(Empty {})
 }
 

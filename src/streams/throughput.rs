@@ -20,6 +20,7 @@
 //!   is charged with no burst (from an empty bucket), so a 10 MiB answer throttles the shard's
 //!   reads for exactly the next 5 s, as AWS documents; smaller answers use the burst;
 //! - a throttled GetRecords is refused before it reads: its iterator stays valid;
+//! - StartStreamEncryption takes at most 25 KMS keys not used in the last 24 h per account;
 //! - SubscribeToShard takes 1 call/s per consumer and shard (LimitExceeded), checked before
 //!   the 5-second take-over rule; a subscription pushes at most 2 MiB/s ([`PUSH_BYTES_PER_S`]):
 //!   an event carries at most what its bucket holds (at least one record), and the next event
@@ -258,9 +259,17 @@ pub fn control_rate(op: Operation) -> Option<(i64, Scope)> {
 }
 
 /// The control-plane buckets, by operation and what the rate is counted per: "" for the
-/// account, the stream's id, or a consumer ARN and shard (SubscribeToShard).
+/// account, the stream's id, or a consumer ARN and shard (SubscribeToShard); and the KMS keys
+/// StartStreamEncryption took first in the last 24 h, with when.
 #[derive(Debug, Default)]
-pub struct ControlLimits(Mutex<HashMap<(Operation, String), Bucket>>);
+pub struct ControlLimits {
+    buckets: Mutex<HashMap<(Operation, String), Bucket>>,
+    kms_keys: Mutex<Vec<(i64, String)>>,
+}
+
+/// New KMS keys StartStreamEncryption takes per account per rolling 24 h.
+const NEW_KMS_KEYS_PER_DAY: usize = 25;
+const DAY_MS: i64 = 24 * 3_600_000;
 
 /// SubscribeToShard calls per second per consumer and shard.
 const SUBSCRIBE_RATE: i64 = 1;
@@ -308,13 +317,50 @@ impl Registry {
         })
     }
 
-    /// Refills every control-plane bucket (the control API's reset).
+    /// StartStreamEncryption: at most 25 KMS keys not used in the last 24 h, per account.
+    /// Checks `key`; the key counts once [`Registry::note_kms_key`] records the change made.
+    /// Nothing without `--enforce-limits`.
+    pub fn limit_new_kms_key(&self, key: &str) -> Result<(), ApiError> {
+        if !self.config.enforce_limits {
+            return Ok(());
+        }
+        let now = self.now();
+        let mut keys = self.kms_keys();
+        keys.retain(|(at, _)| now - at < DAY_MS);
+        if keys.len() >= NEW_KMS_KEYS_PER_DAY && !keys.iter().any(|(_, k)| k == key) {
+            // No exact AWS text is known for this quota.
+            return Err(ApiError::LimitExceeded(format!(
+                "Account {} has started stream encryption with {NEW_KMS_KEYS_PER_DAY} new KMS keys in the last 24 hours, the most allowed.",
+                self.config.account_id
+            )));
+        }
+        Ok(())
+    }
+
+    /// Records that StartStreamEncryption used `key` (see [`Registry::limit_new_kms_key`]).
+    pub fn note_kms_key(&self, key: &str) {
+        if self.config.enforce_limits {
+            let mut keys = self.kms_keys();
+            if !keys.iter().any(|(_, k)| k == key) {
+                keys.push((self.now(), key.to_string()));
+            }
+        }
+    }
+
+    fn kms_keys(&self) -> std::sync::MutexGuard<'_, Vec<(i64, String)>> {
+        let keys = &self.control_limits.kms_keys;
+        keys.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Refills every control-plane bucket and forgets the KMS keys (the control API's reset).
     pub fn reset_control_limits(&self) {
-        self.control_limits
-            .0
+        let limits = &self.control_limits;
+        limits
+            .buckets
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clear();
+        self.kms_keys().clear();
     }
 
     fn take_call(
@@ -328,7 +374,7 @@ impl Registry {
         let admitted = {
             let mut buckets = self
                 .control_limits
-                .0
+                .buckets
                 .lock()
                 .unwrap_or_else(|p| p.into_inner());
             buckets
