@@ -236,6 +236,16 @@ async fn deleted_blob_files_are_put_back_and_logged() {
         written.push(put(&client, format!("{i:02}{}", "b".repeat(40 * 1024))).await);
     }
     drop(server);
+    // A clean stop and start, with nothing deleted, puts nothing back and says nothing.
+    let log = tmp.path().join("log-untouched");
+    let server = Kinesd::spawn(
+        &["--no-tls", "--data-dir", dir.to_str().unwrap()],
+        Some(&log),
+    );
+    assert_eq!(read_all(&common::client(&server.endpoint)).await, written);
+    drop(server);
+    let log = std::fs::read_to_string(&log).unwrap();
+    assert!(!log.contains("put back"), "{log}");
     for deleted in ["the newest", "every"] {
         let blobs = blob_files(&dir);
         assert!(!blobs.is_empty(), "no blob file to delete");

@@ -149,6 +149,20 @@ impl Drop for Inner {
                 let _ = journal.checkpoint();
             }
         }
+        // sled flushes again when it is dropped, until nothing is dirty, and collects the
+        // blobs its last writes superseded; doing that here first lets the blob links follow
+        // (`engine_files.rs`), so a clean stop leaves no link to a blob sled has removed.
+        if let Some(files) = &self.engine_files {
+            if self.disk.check().is_ok() {
+                for _ in 0..16 {
+                    match self.db.flush() {
+                        Ok(0) | Err(_) => break,
+                        Ok(_) => {}
+                    }
+                }
+                let _ = files.sync();
+            }
+        }
     }
 }
 
