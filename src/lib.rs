@@ -10,6 +10,7 @@ pub mod api;
 pub mod clock;
 pub mod config;
 pub mod control;
+pub mod dynamodb;
 pub mod error;
 pub mod metrics;
 pub mod protocol;
