@@ -69,7 +69,9 @@ pub(super) async fn handle(
     let started = std::time::Instant::now();
     let target = req.headers().get(&X_AMZ_TARGET);
     let op = protocol::parse_target(target.and_then(|v| v.to_str().ok())).ok();
-    let kinesis = req.method() == Method::POST;
+    // DynamoDB requests are not Kinesis operations: kept out of the per-operation metrics.
+    let kinesis = req.method() == Method::POST
+        && crate::dynamodb::operation(target.and_then(|v| v.to_str().ok())).is_none();
     let access_log = tracing::enabled!(target: "kinesd::access", tracing::Level::DEBUG);
     let operation = access_log.then(|| {
         req.headers()
