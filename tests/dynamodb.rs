@@ -218,3 +218,40 @@ async fn protocol_edges_and_kinesis_beside() {
     .await;
     assert_eq!(kinesis.status, 200, "{}", kinesis.text());
 }
+
+#[test]
+fn signatures_are_checked_for_the_dynamodb_service() {
+    let available = runs("python3", &["-c", "import boto3"]);
+    if !require_client(
+        available,
+        "python3 with boto3 is not available (python3 -m pip install boto3)",
+    ) {
+        return;
+    }
+    let server = Kinesd::spawn_with_env(
+        &["--in-memory", "--no-tls", "--verify-signatures"],
+        &[("KINESD_CREDENTIALS", "AKIDKINESD:s3cr3t")],
+    );
+    // The right key lists tables; a wrong secret is refused in DynamoDB's error shape.
+    let program = r#"
+import sys, boto3, botocore
+def client(secret):
+    return boto3.client("dynamodb", endpoint_url=sys.argv[1], region_name="us-east-1",
+                        aws_access_key_id="AKIDKINESD", aws_secret_access_key=secret)
+print("tables", client("s3cr3t").list_tables()["TableNames"])
+try:
+    client("wrong").list_tables()
+    print("wrong secret accepted")
+except botocore.exceptions.ClientError as e:
+    print("refused", e.response["Error"]["Code"])
+"#;
+    let mut command = Command::new("python3");
+    command.args(["-c", program]).arg(&server.endpoint);
+    let (ok, stdout, stderr) = run_bounded(command, Duration::from_secs(60));
+    assert!(ok, "{stdout}\n{stderr}");
+    assert!(stdout.contains("tables []"), "{stdout}");
+    assert!(
+        stdout.contains("refused InvalidSignatureException"),
+        "{stdout}"
+    );
+}

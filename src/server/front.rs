@@ -200,7 +200,7 @@ async fn answer_request(
         return error_response(encoding, &e);
     }
     if let Some(credentials) = &front.registry.config().credentials {
-        if let Err(e) = verify_signature(&front.registry, credentials, &parts, &body) {
+        if let Err(e) = verify_signature(&front.registry, credentials, &parts, &body, "kinesis") {
             return error_response(encoding, &e);
         }
     }
@@ -283,12 +283,13 @@ async fn control_request(
     respond(status, "application/json", answer)
 }
 
-/// Checks the request's SigV4 signature (`--verify-signatures`).
+/// Checks the request's SigV4 signature for `service` (`--verify-signatures`).
 pub(super) fn verify_signature(
     registry: &Registry,
     credentials: &Credentials,
     parts: &hyper::http::request::Parts,
     body: &[u8],
+    service: &str,
 ) -> Result<(), ApiError> {
     let mut headers: Vec<(&str, &str)> = parts
         .headers
@@ -308,10 +309,11 @@ pub(super) fn verify_signature(
         headers: &headers,
         body,
     };
-    sigv4::verify(
+    sigv4::verify_for(
         &request,
         credentials,
         &registry.config().region,
+        service,
         registry.now(),
     )
 }

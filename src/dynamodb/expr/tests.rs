@@ -215,3 +215,17 @@ fn updates_compute_against_the_old_item() {
         .unwrap_err()
         .contains("incorrect data type"));
 }
+
+#[test]
+fn size_and_depth_are_bounded() {
+    let deep = format!("{}n = :a{}", "(".repeat(2000), ")".repeat(2000));
+    let e = parse_error(&deep, json!({":a": {"N": "1"}}));
+    assert!(e.contains("nested more than 64 levels"), "{e}");
+    let nots = format!("{}n = :a", "NOT ".repeat(1000));
+    assert!(parse_error(&nots, json!({":a": {"N": "1"}})).contains("nested"));
+    let long = format!("n = :a{}", " ".repeat(5000));
+    assert!(parse_error(&long, json!({":a": {"N": "1"}})).contains("Expression size has exceeded"));
+    let mut ph = placeholders(json!({":a": {"N": "1"}}));
+    let fine = format!("{}n = :a{}", "(".repeat(60), ")".repeat(60));
+    assert!(parser::condition(&fine, Kind::Condition, &mut ph).is_ok());
+}
