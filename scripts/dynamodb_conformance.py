@@ -325,6 +325,16 @@ def main(endpoint):
     ttl = ddb.describe_time_to_live(TableName=leases)["TimeToLiveDescription"]
     check(ttl == {"TimeToLiveStatus": "ENABLED", "AttributeName": "ttl"}, f"ttl: {ttl}")
 
+    # Tags, on the table's ARN.
+    arn = described["TableArn"]
+    check(ddb.list_tags_of_resource(ResourceArn=arn)["Tags"] == [{"Key": "app", "Value": "kcl"}], "tags from CreateTable")
+    ddb.tag_resource(ResourceArn=arn, Tags=[{"Key": "team", "Value": "x"}, {"Key": "app", "Value": "kcl2"}])
+    ddb.untag_resource(ResourceArn=arn, TagKeys=["team"])
+    check(ddb.list_tags_of_resource(ResourceArn=arn)["Tags"] == [{"Key": "app", "Value": "kcl2"}], "tag, untag")
+    fails(ddb.list_tags_of_resource, "ResourceNotFoundException", ResourceArn=arn + "-missing")
+    fails(ddb.update_item, "ValidationException", "ExpressionAttributeValues must not be empty",
+          TableName=leases, Key=k2, UpdateExpression="REMOVE nothing", ExpressionAttributeValues={})
+
     # Transactions: all or nothing.
     ddb.transact_write_items(TransactItems=[
         {"ConditionCheck": {"TableName": leases, "Key": k2, "ConditionExpression": "#r = :r",

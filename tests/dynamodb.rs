@@ -255,3 +255,24 @@ except botocore.exceptions.ClientError as e:
         "{stdout}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cluster_engine_refuses_tables_saying_why() {
+    // Skipped without nats-server (the cluster tests say how to install it).
+    let Some(cluster) = common::cluster::spawn_processes(&["--in-memory"]) else {
+        eprintln!("skipping: no nats-server");
+        return;
+    };
+    let a: SocketAddr = cluster
+        .endpoint
+        .trim_start_matches("http://")
+        .parse()
+        .unwrap();
+    let refused = call(a, "ListTables", json!({})).await;
+    assert_eq!(refused.status, 400);
+    assert!(
+        refused.text().contains("not available with the cluster"),
+        "{}",
+        refused.text()
+    );
+}
