@@ -264,6 +264,18 @@ def main(endpoint):
     check(filtered["Count"] == 5 and filtered["ScannedCount"] == 12 and all(list(i) == ["leaseKey"] for i in filtered["Items"]),
           f"scan filter: {filtered}")
     fails(ddb.scan, "ValidationException", "Segment", TableName=leases, Segment=3, TotalSegments=3)
+    # A page stops after 1 MB of items, with a LastEvaluatedKey.
+    for i in range(5):
+        ddb.put_item(TableName=state, Item={"group": {"S": "big"}, "n": {"N": str(i)}, "blob": {"S": "x" * 300_000}})
+    first = ddb.scan(TableName=state)
+    check("LastEvaluatedKey" in first and 1 <= first["Count"] < 5, f"1 MB page: {first['Count']} items")
+    rest = ddb.scan(TableName=state, ExclusiveStartKey=first["LastEvaluatedKey"])
+    check(first["Count"] + rest["Count"] == 5 and "LastEvaluatedKey" not in rest, f"after the 1 MB page: {rest['Count']}")
+    big = ddb.query(TableName=state, KeyConditionExpression="#g = :g", ExpressionAttributeNames={"#g": "group"},
+                    ExpressionAttributeValues={":g": {"S": "big"}}, Select="COUNT")
+    check("LastEvaluatedKey" in big and "Items" not in big and big["Count"] < 5, f"query 1 MB page: {big}")
+    for i in range(5):
+        ddb.delete_item(TableName=state, Key={"group": {"S": "big"}, "n": {"N": str(i)}})
 
     # Query: table with a range key, GSI added by UpdateTable.
     for n in ["5", "-1", "10", "2.5"]:

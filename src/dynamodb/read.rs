@@ -18,7 +18,7 @@ use super::items::{project, projection};
 use super::key;
 use super::legacy;
 use super::meta::{IndexMeta, KeySchema, TableMeta};
-use super::value::{decode_item, item_size, item_to_json, Item, Value};
+use super::value::{decode_item, item_size, item_to_json, Item, Value, MAX_ITEM_BYTES};
 use crate::streams::Registry;
 use serde_json::{json, Map, Value as Json};
 use std::cmp::Ordering;
@@ -259,6 +259,7 @@ pub async fn scan(registry: &Registry, input: &Input) -> Result<Json, DynError> 
         .as_ref()
         .map(|s| key::encode(&reading.table.key, s));
     let mut candidates = Vec::new();
+    let mut candidate_bytes = 0;
     let wanted = reading.limit.unwrap_or(usize::MAX);
     // Collects a little more than a page could use (one store page past the limit), so the
     // page knows whether anything follows.
@@ -287,10 +288,10 @@ pub async fn scan(registry: &Registry, input: &Input) -> Result<Json, DynError> 
                     continue;
                 }
             }
+            candidate_bytes += item_size(&item);
             candidates.push(item);
-            if candidates.len() > wanted
-                || candidates.iter().map(item_size).sum::<usize>() > PAGE_BYTES + 400 * 1024
-            {
+            // One item past a full page, so the page knows whether anything follows.
+            if candidates.len() > wanted || candidate_bytes > PAGE_BYTES + MAX_ITEM_BYTES {
                 break 'walk;
             }
         }
