@@ -327,6 +327,11 @@ def main(endpoint):
             break
     check([i["leaseKey"]["S"] for i in owned] == ["s01", "s04", "s07", "shardId-000000000000"], f"gsi query: {owned}")
     check(all(set(i) == {"leaseKey", "leaseOwner"} for i in owned), f"KEYS_ONLY: {owned}")
+    fails(ddb.put_item, "ValidationException", "Type mismatch for Index Key leaseOwner",
+          TableName=leases, Item={"leaseKey": {"S": "typed"}, "leaseOwner": {"N": "1"}})
+    fails(ddb.query, "ValidationException", "Filter Expression can only contain non-primary key attributes",
+          TableName=state, KeyConditionExpression="#g = :g", FilterExpression="n > :n",
+          ExpressionAttributeNames={"#g": "group"}, ExpressionAttributeValues={":g": {"S": "g"}, ":n": {"N": "1"}})
 
     # Continuous backups and time to live: stored and described.
     ddb.update_continuous_backups(TableName=leases, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True})
