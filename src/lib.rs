@@ -11,6 +11,7 @@ pub mod clock;
 pub mod config;
 pub mod console;
 pub mod control;
+pub mod dynamodb;
 pub mod error;
 pub mod metrics;
 pub mod protocol;

@@ -41,8 +41,8 @@ const PREFIX_BYTES: usize = 64 * 1024;
 pub(super) struct Front {
     pub(super) registry: Arc<Registry>,
     console: Option<crate::console::Console>,
-    budget: Budget,
-    body_timeout: Duration,
+    pub(super) budget: Budget,
+    pub(super) body_timeout: Duration,
     answer_timeout: Duration,
 }
 
@@ -71,7 +71,9 @@ pub(super) async fn handle(
     let started = std::time::Instant::now();
     let target = req.headers().get(&X_AMZ_TARGET);
     let op = protocol::parse_target(target.and_then(|v| v.to_str().ok())).ok();
-    let kinesis = req.method() == Method::POST;
+    // DynamoDB requests are not Kinesis operations: kept out of the per-operation metrics.
+    let kinesis = req.method() == Method::POST
+        && crate::dynamodb::operation(target.and_then(|v| v.to_str().ok())).is_none();
     let access_log = tracing::enabled!(target: "kinesd::access", tracing::Level::DEBUG);
     let operation = access_log.then(|| {
         req.headers()
@@ -159,6 +161,16 @@ async fn answer_request(
     let (parts, body) = req.into_parts();
     // Looked up by `HeaderName` constants: a `&str` name is parsed again on every lookup.
     let header = |name: &HeaderName| parts.headers.get(name).and_then(|v| v.to_str().ok());
+    if let Some(op) = crate::dynamodb::operation(header(&X_AMZ_TARGET)) {
+        let head = super::dynamo::Head {
+            op,
+            content_length: header(&CONTENT_LENGTH).and_then(|v| v.parse().ok()),
+            authorization: header(&AUTHORIZATION),
+            query: parts.uri.query(),
+            dated: header(&X_AMZ_DATE).is_some() || header(&DATE).is_some(),
+        };
+        return super::dynamo::answer(front.clone(), &parts, head, body).await;
+    }
     let encoding = Encoding::from_content_type(header(&CONTENT_TYPE));
     if request::declared_too_large(header(&CONTENT_LENGTH)) {
         return too_large(encoding);
@@ -199,7 +211,7 @@ async fn answer_request(
         return error_response(encoding, &e);
     }
     if let Some(credentials) = &front.registry.config().credentials {
-        if let Err(e) = verify_signature(&front.registry, credentials, &parts, &body) {
+        if let Err(e) = verify_signature(&front.registry, credentials, &parts, &body, "kinesis") {
             return error_response(encoding, &e);
         }
     }
@@ -282,12 +294,13 @@ async fn control_request(
     respond(status, "application/json", answer)
 }
 
-/// Checks the request's SigV4 signature (`--verify-signatures`).
-fn verify_signature(
+/// Checks the request's SigV4 signature for `service` (`--verify-signatures`).
+pub(super) fn verify_signature(
     registry: &Registry,
     credentials: &Credentials,
     parts: &hyper::http::request::Parts,
     body: &[u8],
+    service: &str,
 ) -> Result<(), ApiError> {
     let mut headers: Vec<(&str, &str)> = parts
         .headers
@@ -307,10 +320,11 @@ fn verify_signature(
         headers: &headers,
         body,
     };
-    sigv4::verify(
+    sigv4::verify_for(
         &request,
         credentials,
         &registry.config().region,
+        service,
         registry.now(),
     )
 }
