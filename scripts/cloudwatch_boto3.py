@@ -1,0 +1,88 @@
+"""boto3's CloudWatch client against kinesd (tests/cloudwatch.rs): PutMetricData accepted in
+whatever protocol the installed botocore speaks (query up to 1.4x), CloudWatch's errors with
+their codes, and the latest values on kinesd's /metrics.
+
+Usage: cloudwatch_boto3.py ENDPOINT
+"""
+import datetime
+import sys
+import urllib.request
+
+import boto3
+import botocore.exceptions
+
+endpoint = sys.argv[1]
+cw = boto3.client(
+    "cloudwatch",
+    endpoint_url=endpoint,
+    region_name="us-east-1",
+    aws_access_key_id="x",
+    aws_secret_access_key="x",
+)
+print("botocore", boto3.__version__, "protocol", cw.meta.service_model.protocol)
+now = datetime.datetime.now(datetime.timezone.utc)
+cw.put_metric_data(
+    Namespace="boto-app",
+    MetricData=[
+        {"MetricName": "Processed", "Value": 3.5, "Unit": "Count", "Timestamp": now,
+         "Dimensions": [{"Name": "Worker", "Value": "w-1"}, {"Name": "Shard", "Value": "s-0"}]},
+        {"MetricName": "Latency", "Unit": "Milliseconds", "StorageResolution": 1,
+         "StatisticValues": {"SampleCount": 3, "Sum": 30, "Minimum": 5, "Maximum": 20}},
+        {"MetricName": "Sizes", "Values": [1, 2, 3], "Counts": [1, 1, 2], "Unit": "Bytes"},
+    ],
+)
+# Enough datums for botocore to gzip the body (over 10 KB).
+cw.put_metric_data(
+    Namespace="boto-bulk",
+    MetricData=[{"MetricName": f"metric-{i:04d}", "Value": i} for i in range(400)],
+)
+
+
+def expect_error(code, fragment, **kwargs):
+    try:
+        cw.put_metric_data(**kwargs)
+    except botocore.exceptions.ClientError as e:
+        error = e.response["Error"]
+        assert error["Code"] == code, (code, error)
+        assert fragment in error["Message"], (fragment, error)
+        assert e.response["ResponseMetadata"]["HTTPStatusCode"] == 400, e.response
+        return
+    raise AssertionError(f"no {code} for {kwargs}")
+
+
+expect_error("InvalidParameterValue", "The value AWS/EC2 for parameter Namespace is invalid.",
+             Namespace="AWS/EC2", MetricData=[{"MetricName": "m", "Value": 1}])
+expect_error("InvalidParameterCombination", "are mutually exclusive and you have specified both",
+             Namespace="n", MetricData=[{"MetricName": "m", "Value": 1, "Values": [1]}])
+expect_error("InvalidParameterValue", "No metric may specify the same dimension name twice.",
+             Namespace="n", MetricData=[{"MetricName": "m", "Value": 1, "Dimensions": [
+                 {"Name": "a", "Value": "1"}, {"Name": "a", "Value": "2"}]}])
+expect_error("InvalidParameterValue", "must specify a time within the past two weeks.",
+             Namespace="n", MetricData=[{"MetricName": "m", "Value": 1,
+                                         "Timestamp": now - datetime.timedelta(days=15)}])
+expect_error("InvalidParameterValue", "Dimensions must not have a size greater than 30",
+             Namespace="n", MetricData=[{"MetricName": "m", "Value": 1, "Dimensions": [
+                 {"Name": f"d{i}", "Value": "v"} for i in range(31)]}])
+try:
+    cw.list_metrics()
+    raise AssertionError("ListMetrics answered")
+except botocore.exceptions.ClientError as e:
+    assert e.response["Error"]["Code"] == "InvalidAction", e.response
+
+metrics = urllib.request.urlopen(endpoint + "/metrics", timeout=10).read().decode()
+
+
+def value(labels):
+    prefix = "kinesd_cloudwatch_metric{" + labels + "} "
+    for line in metrics.splitlines():
+        if line.startswith(prefix):
+            return float(line[len(prefix):])
+    raise AssertionError(f"no series {labels} in:\n{metrics}")
+
+
+assert value('namespace="boto-app",metric="Processed",dimensions="Shard=s-0,Worker=w-1",unit="Count",statistic="Sum"') == 3.5
+assert value('namespace="boto-app",metric="Latency",dimensions="",unit="Milliseconds",statistic="Minimum"') == 5
+assert value('namespace="boto-app",metric="Sizes",dimensions="",unit="Bytes",statistic="Sum"') == 9
+assert value('namespace="boto-bulk",metric="metric-0399",dimensions="",unit="None",statistic="Maximum"') == 399
+assert "kinesd_cloudwatch_datums_total 403" in metrics, metrics
+print("cloudwatch boto3: OK")
