@@ -4,7 +4,8 @@ tests/kcl_consumers.rs.
 Usage: async_kinesis_consumer.py ENDPOINT STREAM APP WORKER_ID OUT
   Kinesis and DynamoDB (the checkpoint table `kinesis-checkpoints-APP`) both go to ENDPOINT.
   Every record the consumer yields is appended to OUT as a JSON line {"worker", "data"} before
-  the consumer is asked for the next one (async-kinesis checkpoints a batch when the next item
+  the consumer is asked for the next one; {"worker", "event": "lease", "shard"} when it first
+  holds a shard (async-kinesis checkpoints a batch when the next item
   is requested, and flushes on close). Runs until SIGTERM, then closes the consumer, which
   writes its last checkpoints and releases its shards, and exits 0.
 """
@@ -52,6 +53,7 @@ async def main():
         idle_timeout=0.5,
     ) as consumer:
         emit({"event": "started"})
+        held = set()
         while not stop.is_set():
             async for item in consumer:
                 emit({"data": item})
@@ -59,8 +61,11 @@ async def main():
                     break
             if not stop.is_set():
                 await asyncio.sleep(0.2)
-            shards = [s["ShardId"] for s in consumer.shards if checkpointer.is_allocated(s["ShardId"])]
-            emit({"event": "holding", "shards": shards})
+            for shard in consumer.shards:
+                shard_id = shard["ShardId"]
+                if checkpointer.is_allocated(shard_id) and shard_id not in held:
+                    held.add(shard_id)
+                    emit({"event": "lease", "shard": shard_id})
     emit({"event": "stopped"})
 
 

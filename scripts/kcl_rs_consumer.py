@@ -5,7 +5,7 @@ Usage: kcl_rs_consumer.py ENDPOINT STREAM APP WORKER_ID MODE OUT
   go to ENDPOINT. Every record handed to the processor is appended to OUT as one JSON line
   {"worker", "shard", "data"} and flushed before the batch is checkpointed, so a record in OUT
   that was not checkpointed is the only way a duplicate can appear. Lease events are written
-  too ({"worker", "shard", "event"}). The worker runs until SIGTERM, then shuts down gracefully
+  too ({"worker", "shard", "event"}: "lease" when a processor starts on a shard, "lease_lost"). The worker runs until SIGTERM, then shuts down gracefully
   (checkpointing what it processed) and exits 0.
 """
 import json
@@ -33,7 +33,7 @@ class Processor(RecordProcessorBase):
 
     def initialize(self, initialize_input):
         self.shard = initialize_input.shard_id
-        emit({"shard": self.shard, "event": "initialize", "checkpoint": initialize_input.sequence_number})
+        emit({"shard": self.shard, "event": "lease", "checkpoint": initialize_input.sequence_number})
 
     def process_records(self, process_records_input):
         for record in process_records_input.records:

@@ -4,7 +4,8 @@
 //   MODE is POLLING or FANOUT (enhanced fan-out: RegisterStreamConsumer + SubscribeToShard).
 //   Kinesis and DynamoDB (the state table `lifion-kinesis-state-GROUP`) both go to ENDPOINT.
 //   Every record the consumer emits is appended to OUT as a JSON line {"worker", "shard",
-//   "data"}; lifion checkpoints automatically once a batch is emitted. Runs until SIGTERM, then
+//   "data"}, and {"worker", "event": "lease", "shard"} when it takes a shard's lease; lifion
+//   checkpoints automatically once a batch is emitted. Runs until SIGTERM, then
 //   stops the consumer (which writes no further checkpoint) and exits 0.
 'use strict';
 
@@ -29,6 +30,11 @@ const aws = {
   sslEnabled: false
 };
 const debug = !!process.env.LIFION_DEBUG;
+// lifion says which leases it takes only in its debug log: `Lease for "shardId-…" acquired.`
+const noteLease = (message) => {
+  const taken = /^Lease for "([^"]+)" acquired\./.exec(String(message));
+  if (taken) emit({ event: 'lease', shard: taken[1] });
+};
 const consumer = new Kinesis({
   ...aws,
   consumerGroup,
@@ -38,7 +44,10 @@ const consumer = new Kinesis({
   leaseAcquisitionInterval: 2000,
   leaseAcquisitionRecoveryInterval: 1000,
   logger: {
-    debug: debug ? (...a) => console.error('debug', ...a) : () => {},
+    debug: (...a) => {
+      noteLease(a[0]);
+      if (debug) console.error('debug', ...a);
+    },
     error: (...a) => console.error('error', ...a),
     warn: (...a) => console.error('warn', ...a)
   },
