@@ -11,6 +11,7 @@ pub mod clock;
 pub mod cloudwatch;
 pub mod config;
 pub mod control;
+pub mod dynamodb;
 pub mod error;
 pub mod metrics;
 pub mod protocol;

@@ -24,6 +24,8 @@ pub async fn open(config: &Config) -> Result<Storage, StoreError> {
         return Ok(Storage {
             log: Arc::new(store.clone()),
             catalog: Arc::new(store),
+            // JetStream keeps no tables yet: DynamoDB requests are refused, saying so.
+            tables: None,
         });
     }
     let options = SledOptions {
@@ -45,8 +47,14 @@ pub async fn open(config: &Config) -> Result<Storage, StoreError> {
             "restored acknowledged records from the journal after an unclean stop"
         );
     }
+    // `--in-memory` keeps its tables in memory too; a data directory keeps them in sled.
+    let tables: Arc<dyn shard_store::TableStore> = match &config.data_dir {
+        Some(_) => store.clone(),
+        None => Arc::new(shard_store::MemoryTables::new()),
+    };
     Ok(Storage {
         log: store.clone(),
         catalog: store,
+        tables: Some(tables),
     })
 }

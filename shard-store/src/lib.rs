@@ -6,6 +6,10 @@
 //! journal, described below); a second engine implements the same traits and runs the same
 //! contract tests (`tests/contract.rs`).
 //!
+//! A third trait, [`TableStore`] (`tables.rs`), keeps the keyed document tables of kinesd's
+//! DynamoDB subset; the sled engine implements it in the same database (`sled_tables.rs`),
+//! [`MemoryTables`] in memory.
+//!
 //! The API speaks kinesd's vocabulary only (streams, shards, sub-sequence numbers,
 //! arrival times); the embedded key-value engine (currently sled) never appears in a
 //! public signature so it can be replaced without touching the server.
@@ -29,6 +33,7 @@
 //!   Marks live in the same tree as records so that "delete records + raise mark" is a
 //!   single atomic sled batch: a crash can never leave a trimmed shard without its mark.
 //! * `catalog` — `b'm'` + stream (u64) → `[1][opaque doc]`; `b's'` + name → `[1][value]`.
+//! * `tables` — table documents and items, see `sled_tables.rs`.
 //!
 //! A block value is
 //!
@@ -87,7 +92,9 @@ mod pending;
 mod records;
 mod shard_state;
 mod sled_store;
+mod sled_tables;
 mod store;
+pub mod tables;
 #[cfg(test)]
 mod test_support;
 mod trim;
@@ -99,6 +106,7 @@ pub use log::{
 };
 pub use sled_store::{Durability, SledOptions, SledStore, RELAXED_RESTART_GAP};
 pub use store::Store;
+pub use tables::{ItemWrite, Items, MemoryTables, TableStore, MAX_TABLE_NAME};
 
 /// Result type of every fallible store operation.
 pub type Result<T> = std::result::Result<T, StoreError>;

@@ -70,6 +70,8 @@ pub struct SledStore {
     names: Mutex<HashMap<String, NameClaim>>,
     /// Subscription leases, in memory for the same reason.
     leases: Mutex<HashMap<String, Lease>>,
+    /// Serializes item batches and table deletions (see `sled_tables.rs`).
+    table_writes: Mutex<()>,
 }
 
 fn locked<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -106,12 +108,26 @@ impl SledStore {
             iterator_key: tokio::sync::Mutex::new(()),
             names: Mutex::default(),
             leases: Mutex::default(),
+            table_writes: Mutex::default(),
         }))
     }
 
     /// Records the journal gave back on open (acknowledged before a crash, not yet in sled).
     pub fn replayed_from_journal(&self) -> u64 {
         self.store.replayed_from_journal()
+    }
+
+    pub(crate) fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// A ticket done once everything written to the store so far is durable.
+    pub(crate) fn durable_ticket(&self) -> crate::group_commit::Ticket {
+        self.commit.ticket(true)
+    }
+
+    pub(crate) fn table_writes(&self) -> MutexGuard<'_, ()> {
+        locked(&self.table_writes)
     }
 
     fn names(&self) -> MutexGuard<'_, HashMap<String, NameClaim>> {

@@ -63,6 +63,8 @@ pub(crate) struct Inner {
     pub(crate) engine_files: Option<EngineFiles>,
     pub(crate) records: sled::Tree,
     pub(crate) catalog: sled::Tree,
+    /// DynamoDB-style tables and their items (see `sled_tables.rs`).
+    pub(crate) tables: sled::Tree,
     /// Serializes trims and stream deletions. Each of them reads, then writes a batch
     /// computed from what it read (notably the high-water mark and the rewritten block
     /// a trim cuts through); two interleaved ones on the same shard could otherwise
@@ -107,7 +109,7 @@ impl Inner {
                 .insert(setting_key(witness::COUNTER), versioned(&n.to_be_bytes()))
                 .map_err(engine_err)?;
         }
-        // All trees share one log, so flushing the Db covers records and catalogue.
+        // All trees share one log, so flushing the Db covers records, catalogue and tables.
         self.db.flush().map_err(engine_err)?;
         if let Some(files) = &self.engine_files {
             files.sync()?;
@@ -244,6 +246,7 @@ impl Store {
         let engine_files = dir.map(EngineFiles::open).transpose()?;
         let records = db.open_tree("records").map_err(engine_err)?;
         let catalog = db.open_tree("catalog").map_err(engine_err)?;
+        let tables = db.open_tree("tables").map_err(engine_err)?;
         let witness = match dir {
             Some(dir) => {
                 let (mut witness, witnessed) = Witness::open(dir)?;
@@ -274,6 +277,7 @@ impl Store {
                 engine_files,
                 records,
                 catalog,
+                tables,
                 maintenance: Mutex::new(()),
                 journal: OnceLock::new(),
                 disk: DiskWatch::new(dir.map(Path::to_path_buf)),

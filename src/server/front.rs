@@ -43,8 +43,8 @@ pub(super) struct Front {
     pub(super) registry: Arc<Registry>,
     /// The latest CloudWatch values clients put, for `/metrics`.
     cloudwatch: cloudwatch::Sink,
-    budget: Budget,
-    body_timeout: Duration,
+    pub(super) budget: Budget,
+    pub(super) body_timeout: Duration,
     answer_timeout: Duration,
 }
 
@@ -157,6 +157,16 @@ async fn answer_request(
     let (parts, body) = req.into_parts();
     // Looked up by `HeaderName` constants: a `&str` name is parsed again on every lookup.
     let header = |name: &HeaderName| parts.headers.get(name).and_then(|v| v.to_str().ok());
+    if let Some(op) = crate::dynamodb::operation(header(&X_AMZ_TARGET)) {
+        let head = super::dynamo::Head {
+            op,
+            content_length: header(&CONTENT_LENGTH).and_then(|v| v.parse().ok()),
+            authorization: header(&AUTHORIZATION),
+            query: parts.uri.query(),
+            dated: header(&X_AMZ_DATE).is_some() || header(&DATE).is_some(),
+        };
+        return super::dynamo::answer(front.clone(), &parts, head, body).await;
+    }
     let encoding = Encoding::from_content_type(header(&CONTENT_TYPE));
     if request::declared_too_large(header(&CONTENT_LENGTH)) {
         return too_large(encoding);
@@ -346,7 +356,7 @@ fn gunzip(raw: &[u8], limit: usize) -> Result<Vec<u8>, Option<usize>> {
 }
 
 /// Checks the request's SigV4 signature (`--verify-signatures`).
-fn verify_signature(
+pub(super) fn verify_signature(
     registry: &Registry,
     credentials: &Credentials,
     parts: &hyper::http::request::Parts,

@@ -4,6 +4,7 @@
 
 mod budget;
 mod connection;
+mod dynamo;
 mod front;
 mod response;
 mod scrape;

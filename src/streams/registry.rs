@@ -28,6 +28,8 @@ use std::sync::{Arc, Mutex, RwLock};
 pub struct Storage {
     pub log: Arc<dyn ShardLog>,
     pub catalog: Arc<dyn Catalog>,
+    /// DynamoDB's tables (`None`: the engine keeps none; see `dynamodb`).
+    pub tables: Option<Arc<dyn shard_store::TableStore>>,
 }
 
 pub struct Registry {
@@ -54,6 +56,8 @@ pub struct Registry {
     pub faults: crate::control::faults::Faults,
     /// Control-plane rate buckets (`throughput.rs`; only with `--enforce-limits`).
     pub(super) control_limits: super::throughput::ControlLimits,
+    /// The DynamoDB subset served on the same port (`dynamodb`).
+    pub dynamodb: crate::dynamodb::Service,
 }
 
 /// Compare-and-set conflicts one metadata change retries before it gives up (each means
@@ -109,6 +113,7 @@ impl Registry {
             metrics: crate::metrics::Metrics::default(),
             faults: crate::control::faults::Faults::default(),
             control_limits: Default::default(),
+            dynamodb: crate::dynamodb::Service::new(storage.tables),
         };
         for doc in registry.catalog.load_streams().await? {
             let id = doc.stream;
