@@ -71,6 +71,16 @@ try:
 except botocore.exceptions.ClientError as e:
     assert e.response["Error"]["Code"] == "InvalidAction", e.response
 
+# kinesd runs with --verify-signatures and the key pair x:x: a wrong secret is refused.
+wrong = boto3.client("cloudwatch", endpoint_url=endpoint, region_name="us-east-1",
+                     aws_access_key_id="x", aws_secret_access_key="wrong")
+try:
+    wrong.put_metric_data(Namespace="n", MetricData=[{"MetricName": "m", "Value": 1}])
+    raise AssertionError("a wrong secret was accepted")
+except botocore.exceptions.ClientError as e:
+    assert e.response["Error"]["Code"] == "SignatureDoesNotMatch", e.response
+    assert e.response["ResponseMetadata"]["HTTPStatusCode"] == 403, e.response
+
 metrics = urllib.request.urlopen(endpoint + "/metrics", timeout=10).read().decode()
 
 

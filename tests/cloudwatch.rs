@@ -294,6 +294,17 @@ async fn errors_and_other_actions_in_each_encoding() {
     )
     .contains("UnknownOperationException"));
 
+    // No signature at all: CloudWatch's refusal, in the request's encoding.
+    let unsigned = b"POST / HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 20\r\nConnection: close\r\n\r\nAction=PutMetricData";
+    let resp = send_raw(addr, unsigned).await;
+    assert_eq!(resp.status, 403);
+    assert!(
+        resp.text()
+            .contains("<Code>MissingAuthenticationToken</Code>"),
+        "{}",
+        resp.text()
+    );
+
     // Nothing of these reached the metrics.
     let text = scrape(addr).await;
     assert!(text.contains("kinesd_cloudwatch_datums_total 0"), "{text}");
@@ -315,7 +326,11 @@ fn boto3_cloudwatch_client() {
     if venv.exists() {
         pythons.push(venv);
     }
-    let server = Kinesd::spawn(&["--in-memory", "--no-tls"], None);
+    // Signatures checked: CloudWatch's are scoped to `monitoring`, not `kinesis`.
+    let server = Kinesd::spawn_with_env(
+        &["--in-memory", "--no-tls", "--verify-signatures"],
+        &[("KINESD_CREDENTIALS", "x:x")],
+    );
     for python in pythons {
         let mut command = Command::new(&python);
         command

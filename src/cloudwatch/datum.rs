@@ -99,6 +99,32 @@ impl CwError {
         }
     }
 
+    /// A signature refused: kinesd's Kinesis-style error type mapped to CloudWatch's code.
+    pub fn auth(type_name: &str, status: u16, message: Option<&str>) -> CwError {
+        let given = message.unwrap_or_default();
+        let (code, status, message) = match type_name {
+            "MissingAuthenticationTokenException" => (
+                "MissingAuthenticationToken",
+                403,
+                "Request is missing Authentication Token",
+            ),
+            "UnrecognizedClientException" => (
+                "InvalidClientTokenId",
+                403,
+                "The security token included in the request is invalid.",
+            ),
+            "InvalidSignatureException" => ("SignatureDoesNotMatch", 403, given),
+            "IncompleteSignatureException" => ("IncompleteSignature", 400, given),
+            _ => ("AccessDenied", status, given),
+        };
+        CwError {
+            code,
+            json_type: code,
+            status,
+            message: message.to_string(),
+        }
+    }
+
     pub fn undecodable() -> CwError {
         CwError {
             message: "The request body is not valid gzip.".into(),

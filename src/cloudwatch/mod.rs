@@ -111,6 +111,20 @@ pub fn too_large(wire: &Wire, size: usize) -> Answer {
     render::error(wire, &e, &uuid_v4())
 }
 
+/// The answer to a request kinesd's signature checks refused (`ApiError`'s Kinesis-style
+/// names become the ones CloudWatch's query API uses), or to one without any signature.
+pub fn refused(wire: &Wire, error: &crate::error::ApiError) -> Answer {
+    let e = datum::CwError::auth(error.type_name(), error.status(), error.message());
+    render::error(wire, &e, &uuid_v4())
+}
+
+/// True when the request carries no SigV4 signature at all (neither the header nor the
+/// presigned query form): CloudWatch refuses it whether or not kinesd checks signatures.
+pub fn unsigned(authorization: Option<&str>, query: Option<&str>) -> bool {
+    let presigned = query.is_some_and(|q| q.split('&').any(|p| p.starts_with("X-Amz-Signature=")));
+    authorization.is_none() && !presigned
+}
+
 /// The answer to a gzip body that does not decompress.
 pub fn undecodable(wire: &Wire) -> Answer {
     let e = datum::CwError::undecodable();

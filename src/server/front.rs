@@ -313,9 +313,21 @@ async fn cloudwatch_request(
         Err(BodyError::Busy) => return busy(crate::protocol::Encoding::Json),
         Err(BodyError::TimedOut | BodyError::Broken) => cloudwatch::undecodable(&wire),
         Ok((raw, _reserved)) => {
+            let authorization = parts
+                .headers
+                .get(AUTHORIZATION)
+                .and_then(|v| v.to_str().ok());
+            if cloudwatch::unsigned(authorization, parts.uri.query()) {
+                let e = ApiError::MissingAuthenticationToken;
+                return cloudwatch_response(cloudwatch::refused(&wire, &e));
+            }
             if let Some(credentials) = &front.registry.config().credentials {
-                if let Err(e) = verify_signature(&front.registry, credentials, &parts, &raw) {
-                    return error_response(crate::protocol::Encoding::Json, &e);
+                // CloudWatch's signing name.
+                let service = "monitoring";
+                let checked =
+                    verify_signature_for(&front.registry, credentials, &parts, &raw, service);
+                if let Err(e) = checked {
+                    return cloudwatch_response(cloudwatch::refused(&wire, &e));
                 }
             }
             let gzipped = parts
@@ -333,6 +345,10 @@ async fn cloudwatch_request(
             }
         }
     };
+    cloudwatch_response(answer)
+}
+
+fn cloudwatch_response(answer: cloudwatch::Answer) -> Response<Body> {
     let mut resp = respond(answer.status, answer.content_type, answer.body);
     for (name, value) in answer.headers {
         if let Ok(value) = hyper::header::HeaderValue::from_str(&value) {
@@ -362,6 +378,17 @@ pub(super) fn verify_signature(
     parts: &hyper::http::request::Parts,
     body: &[u8],
 ) -> Result<(), ApiError> {
+    verify_signature_for(registry, credentials, parts, body, "kinesis")
+}
+
+/// [`verify_signature`] for another service's signing name (`monitoring`, `dynamodb`).
+pub(super) fn verify_signature_for(
+    registry: &Registry,
+    credentials: &Credentials,
+    parts: &hyper::http::request::Parts,
+    body: &[u8],
+    service: &str,
+) -> Result<(), ApiError> {
     let mut headers: Vec<(&str, &str)> = parts
         .headers
         .iter()
@@ -380,10 +407,11 @@ pub(super) fn verify_signature(
         headers: &headers,
         body,
     };
-    sigv4::verify(
+    sigv4::verify_for(
         &request,
         credentials,
         &registry.config().region,
+        service,
         registry.now(),
     )
 }
