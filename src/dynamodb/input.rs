@@ -76,6 +76,11 @@ impl Input {
     /// `ExpressionAttributeNames` and `ExpressionAttributeValues`.
     pub fn placeholders(&self) -> Result<Placeholders, DynError> {
         let mut names = BTreeMap::new();
+        for member in ["ExpressionAttributeNames", "ExpressionAttributeValues"] {
+            if self.object(member)?.is_some_and(Map::is_empty) {
+                return Err(DynError::validation(format!("{member} must not be empty")));
+            }
+        }
         if let Some(map) = self.object("ExpressionAttributeNames")? {
             for (k, v) in map {
                 let v = v

@@ -199,7 +199,10 @@ fn consumed(input: &Input, table: &str, units: f64) -> Result<Option<Json>, DynE
     })
 }
 
-async fn stored(registry: &Registry, plan: &WritePlan) -> Result<Option<Item>, DynError> {
+pub(super) async fn stored(
+    registry: &Registry,
+    plan: &WritePlan,
+) -> Result<Option<Item>, DynError> {
     let store = registry.dynamodb.store()?;
     store
         .get_item(&plan.table.name, &plan.key_bytes)

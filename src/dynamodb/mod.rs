@@ -140,6 +140,9 @@ pub async fn handle(registry: &Registry, op: &str, body: &[u8]) -> Result<Vec<u8
             | "DescribeContinuousBackups"
             | "UpdateTimeToLive"
             | "DescribeTimeToLive"
+            | "TagResource"
+            | "UntagResource"
+            | "ListTagsOfResource"
     );
     if !known {
         return Err(DynError::unknown_operation(op));
@@ -156,6 +159,9 @@ pub async fn handle(registry: &Registry, op: &str, body: &[u8]) -> Result<Vec<u8
         "DescribeContinuousBackups" => settings::describe_backups(registry, &input).await?,
         "UpdateTimeToLive" => settings::update_ttl(registry, &input).await?,
         "DescribeTimeToLive" => settings::describe_ttl(registry, &input).await?,
+        "TagResource" => settings::tag(registry, &input).await?,
+        "UntagResource" => settings::untag(registry, &input).await?,
+        "ListTagsOfResource" => settings::list_tags(registry, &input).await?,
         "GetItem" => items::get(registry, &input).await?,
         "PutItem" => items::put(registry, &input).await?,
         "UpdateItem" => items::update(registry, &input).await?,

@@ -1,6 +1,6 @@
 //! The settings DynamoDB keeps beside a table and kinesd stores and describes without acting
-//! on them: continuous backups (point-in-time recovery) and time to live (items do not
-//! expire here).
+//! on them: continuous backups (point-in-time recovery), time to live (items do not expire
+//! here) and tags.
 
 use super::error::DynError;
 use super::input::Input;
@@ -106,4 +106,76 @@ pub async fn describe_ttl(registry: &Registry, input: &Input) -> Result<Json, Dy
         }
         None => json!({ "TimeToLiveDescription": { "TimeToLiveStatus": "DISABLED" } }),
     })
+}
+
+/// The table a tagging request's `ResourceArn` names.
+async fn tagged_table(registry: &Registry, input: &Input) -> Result<TableMeta, DynError> {
+    let arn = input
+        .str("ResourceArn")?
+        .ok_or_else(|| not_null("resourceArn"))?;
+    let config = registry.config();
+    let prefix = format!(
+        "arn:aws:dynamodb:{}:{}:table/",
+        config.region, config.account_id
+    );
+    let Some(name) = arn.strip_prefix(&prefix).filter(|n| !n.contains('/')) else {
+        return Err(DynError::validation(format!("Invalid TableArn: {arn}")));
+    };
+    registry.dynamodb.table(name).await?.ok_or_else(|| {
+        DynError::not_found(format!(
+            "Requested resource not found: ResourcArn: {arn} not found"
+        ))
+    })
+}
+
+pub async fn tag(registry: &Registry, input: &Input) -> Result<Json, DynError> {
+    let tags = input.array("Tags")?.ok_or_else(|| not_null("tags"))?;
+    let mut pairs = Vec::with_capacity(tags.len());
+    for t in tags {
+        let key = t["Key"]
+            .as_str()
+            .ok_or_else(|| not_null("tags.member.key"))?;
+        let value = t["Value"]
+            .as_str()
+            .ok_or_else(|| not_null("tags.member.value"))?;
+        pairs.push((key.to_string(), value.to_string()));
+    }
+    let _writes = registry.dynamodb.writes.lock().await;
+    let mut meta = tagged_table(registry, input).await?;
+    for (key, value) in pairs {
+        meta.tags.retain(|(k, _)| *k != key);
+        meta.tags.push((key, value));
+    }
+    if meta.tags.len() > 50 {
+        return Err(DynError::validation(
+            "One or more parameter values were invalid: Too many tags for the resource; a table may have at most 50",
+        ));
+    }
+    store_setting(registry, meta).await?;
+    Ok(json!({}))
+}
+
+pub async fn untag(registry: &Registry, input: &Input) -> Result<Json, DynError> {
+    let keys: Vec<String> = input
+        .array("TagKeys")?
+        .ok_or_else(|| not_null("tagKeys"))?
+        .iter()
+        .filter_map(Json::as_str)
+        .map(str::to_string)
+        .collect();
+    let _writes = registry.dynamodb.writes.lock().await;
+    let mut meta = tagged_table(registry, input).await?;
+    meta.tags.retain(|(k, _)| !keys.contains(k));
+    store_setting(registry, meta).await?;
+    Ok(json!({}))
+}
+
+pub async fn list_tags(registry: &Registry, input: &Input) -> Result<Json, DynError> {
+    let meta = tagged_table(registry, input).await?;
+    let tags: Vec<Json> = meta
+        .tags
+        .iter()
+        .map(|(k, v)| json!({"Key": k, "Value": v}))
+        .collect();
+    Ok(json!({ "Tags": tags }))
 }

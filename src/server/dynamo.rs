@@ -80,7 +80,7 @@ pub(super) async fn answer(
         Err(BodyError::Broken) => return error(&DynError::serialization("")),
     };
     if let Some(credentials) = &front.registry.config().credentials {
-        if let Err(e) = verify_signature(&front.registry, credentials, parts, &body) {
+        if let Err(e) = verify_signature(&front.registry, credentials, parts, &body, "dynamodb") {
             return error(&coral(&e));
         }
     }

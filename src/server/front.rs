@@ -73,7 +73,10 @@ pub(super) async fn handle(
     let started = std::time::Instant::now();
     let target = req.headers().get(&X_AMZ_TARGET);
     let op = protocol::parse_target(target.and_then(|v| v.to_str().ok())).ok();
+    // DynamoDB and CloudWatch requests are not Kinesis operations: kept out of the
+    // per-operation metrics.
     let kinesis = req.method() == Method::POST
+        && crate::dynamodb::operation(target.and_then(|v| v.to_str().ok())).is_none()
         && cloudwatch::Wire::of(req.method(), req.uri().path(), req.headers()).is_none();
     let access_log = tracing::enabled!(target: "kinesd::access", tracing::Level::DEBUG);
     let operation = access_log.then(|| {
@@ -207,7 +210,7 @@ async fn answer_request(
         return error_response(encoding, &e);
     }
     if let Some(credentials) = &front.registry.config().credentials {
-        if let Err(e) = verify_signature(&front.registry, credentials, &parts, &body) {
+        if let Err(e) = verify_signature(&front.registry, credentials, &parts, &body, "kinesis") {
             return error_response(encoding, &e);
         }
     }
@@ -324,8 +327,7 @@ async fn cloudwatch_request(
             if let Some(credentials) = &front.registry.config().credentials {
                 // CloudWatch's signing name.
                 let service = "monitoring";
-                let checked =
-                    verify_signature_for(&front.registry, credentials, &parts, &raw, service);
+                let checked = verify_signature(&front.registry, credentials, &parts, &raw, service);
                 if let Err(e) = checked {
                     return cloudwatch_response(cloudwatch::refused(&wire, &e));
                 }
@@ -371,18 +373,9 @@ fn gunzip(raw: &[u8], limit: usize) -> Result<Vec<u8>, Option<usize>> {
     Ok(out)
 }
 
-/// Checks the request's SigV4 signature (`--verify-signatures`).
+/// Checks the request's SigV4 signature for `service` (`--verify-signatures`): `kinesis`,
+/// `dynamodb`, `monitoring` (CloudWatch).
 pub(super) fn verify_signature(
-    registry: &Registry,
-    credentials: &Credentials,
-    parts: &hyper::http::request::Parts,
-    body: &[u8],
-) -> Result<(), ApiError> {
-    verify_signature_for(registry, credentials, parts, body, "kinesis")
-}
-
-/// [`verify_signature`] for another service's signing name (`monitoring`, `dynamodb`).
-pub(super) fn verify_signature_for(
     registry: &Registry,
     credentials: &Credentials,
     parts: &hyper::http::request::Parts,

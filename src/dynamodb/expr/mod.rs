@@ -13,6 +13,8 @@
 pub mod eval;
 pub mod lexer;
 pub mod parser;
+#[cfg(test)]
+mod tests;
 pub mod update;
 
 use super::error::DynError;

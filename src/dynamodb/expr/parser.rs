@@ -44,11 +44,20 @@ impl Kind {
     }
 }
 
+/// Longest expression DynamoDB takes, in bytes.
+pub const MAX_EXPRESSION_BYTES: usize = 4096;
+
+/// Deepest nesting of parentheses, `NOT`s and update functions parsed: the parser recurses
+/// once per level, and an expression within the size limit could otherwise nest thousands
+/// deep.
+const MAX_DEPTH: usize = 64;
+
 struct Parser<'a> {
     toks: Vec<Tok>,
     at: usize,
     kind: Kind,
     ph: &'a mut Placeholders,
+    depth: usize,
 }
 
 pub fn condition(text: &str, kind: Kind, ph: &mut Placeholders) -> Result<Condition, DynError> {
@@ -83,6 +92,13 @@ impl<'a> Parser<'a> {
                 kind.parameter()
             )));
         }
+        if text.len() > MAX_EXPRESSION_BYTES {
+            return Err(DynError::validation(format!(
+                "Invalid {}: Expression size has exceeded the maximum allowed size; expression size: {}",
+                kind.parameter(),
+                text.len()
+            )));
+        }
         let toks = tokenize(text).map_err(|bad| {
             DynError::validation(format!(
                 "Invalid {}: Syntax error; token: \"{}\", near: \"{}\"",
@@ -96,6 +112,7 @@ impl<'a> Parser<'a> {
             at: 0,
             kind,
             ph,
+            depth: 0,
         })
     }
 
@@ -177,7 +194,27 @@ impl<'a> Parser<'a> {
         Ok(left)
     }
 
+    /// One level deeper, refused past [`MAX_DEPTH`].
+    fn nested<T>(
+        &mut self,
+        parse: impl FnOnce(&mut Self) -> Result<T, DynError>,
+    ) -> Result<T, DynError> {
+        if self.depth >= MAX_DEPTH {
+            return Err(self.invalid(format!(
+                "The expression is nested more than {MAX_DEPTH} levels deep"
+            )));
+        }
+        self.depth += 1;
+        let parsed = parse(self);
+        self.depth -= 1;
+        parsed
+    }
+
     fn not(&mut self) -> Result<Condition, DynError> {
+        self.nested(Self::not_inner)
+    }
+
+    fn not_inner(&mut self) -> Result<Condition, DynError> {
         if self.eat_keyword("NOT") {
             return Ok(Condition::Not(Box::new(self.not()?)));
         }
@@ -404,6 +441,10 @@ impl<'a> Parser<'a> {
     }
 
     fn term(&mut self) -> Result<Operand, DynError> {
+        self.nested(Self::term_inner)
+    }
+
+    fn term_inner(&mut self) -> Result<Operand, DynError> {
         match self.function_name().as_deref() {
             Some("if_not_exists") => {
                 self.at += 2;
