@@ -12,7 +12,8 @@
 //! 3. a second worker joins and leases move to it; the records put after the hand-over (batch
 //!    `c`) are read, and the second worker reads some of them.
 //!
-//! Across the whole run every record is read exactly once. Records of the last phase are put
+//! Across the whole run every record is read exactly once; kcl-rs's CloudWatch metrics are on
+//! kinesd's `/metrics` at the end (the other two publish none). Records of the last phase are put
 //! only once the hand-over is done, so a consumer that is only at-least-once while leases
 //! move (all of them are) cannot fail the test by design, only by losing or re-reading
 //! checkpoints. How a lease moves is each library's own: kcl-rs steals one (KCL's balancing);
@@ -59,6 +60,8 @@ struct Consumer {
     phase: Duration,
     /// kinesd options beyond the in-memory store and the stream.
     server_args: &'static [&'static str],
+    /// Whether the library publishes CloudWatch metrics (through kinesd, then on `/metrics`).
+    publishes_metrics: bool,
 }
 
 /// One consumer process; its stdout and stderr go to `<dir>/<worker>-<n>.log`.
@@ -167,6 +170,16 @@ fn put(endpoint: &str, name: &str) {
                 .expect("put a record");
         }
     });
+}
+
+/// kinesd's `/metrics` text.
+fn scrape(endpoint: &str) -> String {
+    let addr = endpoint.trim_start_matches("http://").parse().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(common::raw::scrape(addr))
 }
 
 /// Polls `done` every 250 ms until it holds or `within` passes; panics with `context()`.
@@ -323,6 +336,14 @@ fn prove(consumer: &Consumer) {
         consumer.name,
         started.elapsed()
     );
+    if consumer.publishes_metrics {
+        let text = scrape(&endpoint);
+        assert!(
+            text.contains("kinesd_cloudwatch_metric{namespace=\"kclapp\""),
+            "no CloudWatch metrics of the application on /metrics:\n{}",
+            tail(&text, 3000)
+        );
+    }
     drop(running);
     if let Some(w1) = w1 {
         w1.stop();
@@ -377,6 +398,7 @@ fn kcl_rs_polling() {
             handover: Handover::Joins,
             phase: Duration::from_secs(180),
             server_args: &[],
+            publishes_metrics: true,
         });
     }
 }
@@ -390,6 +412,7 @@ fn kcl_rs_fan_out() {
             handover: Handover::Joins,
             phase: Duration::from_secs(180),
             server_args: &[],
+            publishes_metrics: true,
         });
     }
 }
@@ -415,6 +438,7 @@ fn async_kinesis_dynamodb_checkpointer() {
         handover: Handover::AfterKill,
         phase: Duration::from_secs(120),
         server_args: &[],
+        publishes_metrics: false,
     });
 }
 
@@ -472,6 +496,7 @@ fn lifion_polling() {
             handover: Handover::Joins,
             phase: LIFION_PHASE,
             server_args: &[],
+            publishes_metrics: false,
         });
     }
 }
@@ -486,6 +511,7 @@ fn lifion_enhanced_fan_out() {
             phase: LIFION_PHASE,
             // lifion signs SubscribeToShard for AWS's host name (see the shim).
             server_args: &["--allowed-host", "kinesis.us-east-1.amazonaws.com"],
+            publishes_metrics: false,
         });
     }
 }

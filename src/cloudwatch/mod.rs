@@ -14,6 +14,12 @@
 //! - Smithy RPCv2 CBOR at `POST /service/GraniteServiceVersion20100801/operation/<Action>`
 //!   with `smithy-protocol: rpc-v2-cbor` (the AWS SDK for Rust, so kcl-rs).
 //!
+//! Decided without a reference: the query protocol's `Version` is not checked (every SDK
+//! sends 2010-08-01); another action's refusal adds "(kinesd serves only CloudWatch
+//! PutMetricData)" to CloudWatch's wording; a malformed JSON or CBOR body is a
+//! `SerializationException`; a body over 1 MB, once inflated, is a 413
+//! `RequestEntityTooLarge`; unknown operations are 400 in every encoding.
+//!
 //! Invariants: every answer is CloudWatch's (success or its error types and wording, in the
 //! request's encoding); no request can grow memory past the sink's bound; a request body is
 //! at most [`MAX_BODY_BYTES`], after gzip decompression too (SDKs compress large ones).
