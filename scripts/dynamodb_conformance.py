@@ -264,6 +264,18 @@ def main(endpoint):
     check(filtered["Count"] == 5 and filtered["ScannedCount"] == 12 and all(list(i) == ["leaseKey"] for i in filtered["Items"]),
           f"scan filter: {filtered}")
     fails(ddb.scan, "ValidationException", "Segment", TableName=leases, Segment=3, TotalSegments=3)
+    # A page stops after 1 MB of items, with a LastEvaluatedKey.
+    for i in range(5):
+        ddb.put_item(TableName=state, Item={"group": {"S": "big"}, "n": {"N": str(i)}, "blob": {"S": "x" * 300_000}})
+    first = ddb.scan(TableName=state)
+    check("LastEvaluatedKey" in first and 1 <= first["Count"] < 5, f"1 MB page: {first['Count']} items")
+    rest = ddb.scan(TableName=state, ExclusiveStartKey=first["LastEvaluatedKey"])
+    check(first["Count"] + rest["Count"] == 5 and "LastEvaluatedKey" not in rest, f"after the 1 MB page: {rest['Count']}")
+    big = ddb.query(TableName=state, KeyConditionExpression="#g = :g", ExpressionAttributeNames={"#g": "group"},
+                    ExpressionAttributeValues={":g": {"S": "big"}}, Select="COUNT")
+    check("LastEvaluatedKey" in big and "Items" not in big and big["Count"] < 5, f"query 1 MB page: {big}")
+    for i in range(5):
+        ddb.delete_item(TableName=state, Key={"group": {"S": "big"}, "n": {"N": str(i)}})
 
     # Query: table with a range key, GSI added by UpdateTable.
     for n in ["5", "-1", "10", "2.5"]:
@@ -315,6 +327,11 @@ def main(endpoint):
             break
     check([i["leaseKey"]["S"] for i in owned] == ["s01", "s04", "s07", "shardId-000000000000"], f"gsi query: {owned}")
     check(all(set(i) == {"leaseKey", "leaseOwner"} for i in owned), f"KEYS_ONLY: {owned}")
+    fails(ddb.put_item, "ValidationException", "Type mismatch for Index Key leaseOwner",
+          TableName=leases, Item={"leaseKey": {"S": "typed"}, "leaseOwner": {"N": "1"}})
+    fails(ddb.query, "ValidationException", "Filter Expression can only contain non-primary key attributes",
+          TableName=state, KeyConditionExpression="#g = :g", FilterExpression="n > :n",
+          ExpressionAttributeNames={"#g": "group"}, ExpressionAttributeValues={":g": {"S": "g"}, ":n": {"N": "1"}})
 
     # Continuous backups and time to live: stored and described.
     ddb.update_continuous_backups(TableName=leases, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True})

@@ -63,6 +63,7 @@ impl WritePlan {
                 let base = old.cloned().unwrap_or_else(|| self.key.clone());
                 let new = apply(&base, actions)?;
                 check_size(&new)?;
+                key::check_index_keys(&self.table, &new)?;
                 Decision::Write(Some(new))
             }
         })
@@ -142,6 +143,7 @@ pub(super) async fn plan(
             })?;
             key::check_item_key(&table.key, &item)?;
             check_size(&item)?;
+            key::check_index_keys(&table, &item)?;
             (key::key_of(&table.key, &item), Change::Put(item))
         }
         "Update" => {

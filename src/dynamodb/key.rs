@@ -121,3 +121,26 @@ pub fn key_of(schema: &KeySchema, item: &Item) -> Item {
         .filter_map(|(a, _)| item.get(&a.name).map(|v| (a.name.clone(), v.clone())))
         .collect()
 }
+
+/// An item's index key attributes, where present, must have the index's types (an item
+/// without them is simply absent from the index).
+pub fn check_index_keys(table: &super::meta::TableMeta, item: &Item) -> Result<(), DynError> {
+    for index in &table.indexes {
+        for (attr, is_hash) in index.key.attrs() {
+            let Some(v) = item.get(&attr.name) else {
+                continue;
+            };
+            if !type_fits(attr, v) {
+                return Err(DynError::validation(format!(
+                    "One or more parameter values were invalid: Type mismatch for Index Key {} Expected: {} Actual: {} IndexName: {}",
+                    attr.name,
+                    attr.kind,
+                    v.type_name(),
+                    index.name
+                )));
+            }
+            check_value(attr, v, is_hash)?;
+        }
+    }
+    Ok(())
+}

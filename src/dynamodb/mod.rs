@@ -7,7 +7,7 @@
 //! - `expr`: the expression language (lexer, parser, evaluation, updates);
 //! - `legacy`: the older `Expected` / `AttributeUpdates` parameters;
 //! - `meta`, `key`: table descriptions and primary keys;
-//! - `tables`, `settings`, `items`, `read`, `transact`: the operations;
+//! - `tables`, `settings`, `items`, `read` (Scan), `query`, `transact`: the operations;
 //! - `input`, `error`: the JSON 1.0 protocol.
 //!
 //! Invariants: tables and items live in the [`TableStore`] (durable before any answer); the
@@ -23,6 +23,7 @@ mod key;
 mod legacy;
 pub mod meta;
 pub mod number;
+mod query;
 mod read;
 mod settings;
 mod tables;
@@ -167,7 +168,7 @@ pub async fn handle(registry: &Registry, op: &str, body: &[u8]) -> Result<Vec<u8
         "UpdateItem" => items::update(registry, &input).await?,
         "DeleteItem" => items::delete(registry, &input).await?,
         "Scan" => read::scan(registry, &input).await?,
-        "Query" => read::query(registry, &input).await?,
+        "Query" => query::query(registry, &input).await?,
         _ => transact::write(registry, &input).await?,
     };
     Ok(serde_json::to_vec(&answer).unwrap_or_default())

@@ -1,4 +1,5 @@
-//! Scan and Query.
+//! Scan, and what Query shares with it (`query.rs`): reading the common members, and one
+//! page of answers.
 //!
 //! Scan walks the table in stored-key order (kinesd's order, not DynamoDB's hash order: any
 //! order is allowed) and pages by the last evaluated item's key. Query reads one hash key's
@@ -10,36 +11,35 @@
 //! as DynamoDB does, and answer a `LastEvaluatedKey` whenever they stop early on either.
 
 use super::error::DynError;
-use super::expr::eval::{holds, order};
+use super::expr::eval::holds;
 use super::expr::parser::{self, Kind};
-use super::expr::{Comparator, Condition, Operand, Path, Step};
+use super::expr::{Condition, Operand, Path, Step};
 use super::input::Input;
 use super::items::{project, projection};
 use super::key;
 use super::legacy;
-use super::meta::{IndexMeta, KeySchema, TableMeta};
-use super::value::{decode_item, item_size, item_to_json, Item, Value};
+use super::meta::{IndexMeta, TableMeta};
+use super::value::{decode_item, item_size, item_to_json, Item, Value, MAX_ITEM_BYTES};
 use crate::streams::Registry;
 use serde_json::{json, Map, Value as Json};
-use std::cmp::Ordering;
 
 /// Bytes of items one page evaluates at most.
 const PAGE_BYTES: usize = 1024 * 1024;
 /// Items read from the store at a time while scanning.
-const STORE_PAGE: usize = 256;
+pub(super) const STORE_PAGE: usize = 256;
 
 /// What Scan and Query share: the index, filter, projection, limit and selection.
-struct Reading {
-    table: TableMeta,
-    index: Option<IndexMeta>,
-    filter: Option<Condition>,
+pub(super) struct Reading {
+    pub(super) table: TableMeta,
+    pub(super) index: Option<IndexMeta>,
+    pub(super) filter: Option<Condition>,
     projection: Option<Vec<Path>>,
     limit: Option<usize>,
     count_only: bool,
-    start: Option<Item>,
+    pub(super) start: Option<Item>,
 }
 
-fn legacy_filter(
+pub(super) fn legacy_filter(
     filters: &Map<String, Json>,
     operator: Option<&str>,
 ) -> Result<Option<Condition>, DynError> {
@@ -71,7 +71,7 @@ fn legacy_filter(
 
 /// Reads the members Scan and Query share; `key_condition` parses Query's own with the same
 /// placeholders before they are checked for unused ones.
-async fn reading(
+pub(super) async fn reading(
     registry: &Registry,
     input: &Input,
     legacy_filter_member: &str,
@@ -183,7 +183,7 @@ impl Reading {
     }
 
     /// Evaluates `candidates` in order; returns the answer.
-    fn page(
+    pub(super) fn page(
         &self,
         candidates: impl Iterator<Item = Result<Item, DynError>>,
     ) -> Result<Json, DynError> {
@@ -259,6 +259,7 @@ pub async fn scan(registry: &Registry, input: &Input) -> Result<Json, DynError> 
         .as_ref()
         .map(|s| key::encode(&reading.table.key, s));
     let mut candidates = Vec::new();
+    let mut candidate_bytes = 0;
     let wanted = reading.limit.unwrap_or(usize::MAX);
     // Collects a little more than a page could use (one store page past the limit), so the
     // page knows whether anything follows.
@@ -287,196 +288,13 @@ pub async fn scan(registry: &Registry, input: &Input) -> Result<Json, DynError> 
                     continue;
                 }
             }
+            candidate_bytes += item_size(&item);
             candidates.push(item);
-            if candidates.len() > wanted
-                || candidates.iter().map(item_size).sum::<usize>() > PAGE_BYTES + 400 * 1024
-            {
+            // One item past a full page, so the page knows whether anything follows.
+            if candidates.len() > wanted || candidate_bytes > PAGE_BYTES + MAX_ITEM_BYTES {
                 break 'walk;
             }
         }
     }
     reading.page(candidates.into_iter().map(Ok))
-}
-
-/// The key condition split into the hash value and the range condition, checked against the
-/// schema it reads.
-fn key_parts(
-    condition: &Condition,
-    schema: &KeySchema,
-) -> Result<(Value, Option<Condition>), DynError> {
-    let mut parts = Vec::new();
-    flatten_and(condition, &mut parts)?;
-    let unsupported = || DynError::validation("Query key condition not supported");
-    let attribute_of = |c: &Condition| -> Option<String> {
-        let operand = match c {
-            Condition::Compare(o, _, _)
-            | Condition::Between(o, _, _)
-            | Condition::BeginsWith(o, _) => o,
-            _ => return None,
-        };
-        match operand {
-            Operand::Path(p) => match p.as_slice() {
-                [Step::Attr(name)] => Some(name.clone()),
-                _ => None,
-            },
-            _ => None,
-        }
-    };
-    let mut hash = None;
-    let mut range = None;
-    for part in parts {
-        let name = attribute_of(&part).ok_or_else(unsupported)?;
-        if name == schema.hash.name {
-            match &part {
-                Condition::Compare(_, Comparator::Eq, Operand::Value(v)) if hash.is_none() => {
-                    check_type(v, &schema.hash.kind)?;
-                    hash = Some(v.clone());
-                }
-                _ => return Err(unsupported()),
-            }
-        } else if schema.range.as_ref().is_some_and(|r| r.name == name) && range.is_none() {
-            let kind = &schema
-                .range
-                .as_ref()
-                .map(|r| r.kind.clone())
-                .unwrap_or_default();
-            match &part {
-                Condition::Compare(_, Comparator::Ne, _) => return Err(unsupported()),
-                Condition::Compare(_, _, Operand::Value(v))
-                | Condition::BeginsWith(_, Operand::Value(v)) => check_type(v, kind)?,
-                Condition::Between(_, Operand::Value(a), Operand::Value(b)) => {
-                    check_type(a, kind)?;
-                    check_type(b, kind)?;
-                }
-                _ => return Err(unsupported()),
-            }
-            range = Some(part);
-        } else {
-            return Err(unsupported());
-        }
-    }
-    let hash = hash.ok_or_else(|| {
-        DynError::validation(format!(
-            "Query condition missed key schema element: {}",
-            schema.hash.name
-        ))
-    })?;
-    Ok((hash, range))
-}
-
-fn check_type(v: &Value, kind: &str) -> Result<(), DynError> {
-    if v.type_name() != kind {
-        return Err(DynError::validation("One or more parameter values were invalid: Condition parameter type does not match schema type"));
-    }
-    Ok(())
-}
-
-fn flatten_and(c: &Condition, out: &mut Vec<Condition>) -> Result<(), DynError> {
-    match c {
-        Condition::And(a, b) => {
-            flatten_and(a, out)?;
-            flatten_and(b, out)
-        }
-        Condition::Or(..) | Condition::Not(..) => Err(DynError::validation(
-            "Invalid operator used in KeyConditionExpression: ".to_string()
-                + if matches!(c, Condition::Or(..)) {
-                    "OR"
-                } else {
-                    "NOT"
-                },
-        )),
-        other => {
-            out.push(other.clone());
-            Ok(())
-        }
-    }
-}
-
-pub async fn query(registry: &Registry, input: &Input) -> Result<Json, DynError> {
-    let (reading, keys) = reading(registry, input, "QueryFilter", |table, index, ph| {
-        input.check_not_mixed(&["KeyConditions"], &["KeyConditionExpression"])?;
-        if let Some(text) = input.str("KeyConditionExpression")? {
-            return parser::condition(text, Kind::KeyCondition, ph).map(Some);
-        }
-        let Some(conditions) = input.object("KeyConditions")? else {
-            return Err(DynError::validation("Either the KeyConditions or KeyConditionExpression parameter must be specified in the request."));
-        };
-        let _ = (table, index);
-        legacy_filter(conditions, None)
-    })
-    .await?;
-    let schema = reading
-        .index
-        .as_ref()
-        .map(|i| i.key.clone())
-        .unwrap_or_else(|| reading.table.key.clone());
-    let condition = keys.ok_or_else(|| DynError::validation("Either the KeyConditions or KeyConditionExpression parameter must be specified in the request."))?;
-    let (hash, range_condition) = key_parts(&condition, &schema)?;
-    let store = registry.dynamodb.store()?;
-    let prefix = if reading.index.is_none() {
-        key::hash_prefix(&hash)
-    } else {
-        Vec::new()
-    };
-    let mut matching: Vec<(Vec<u8>, Item)> = Vec::new();
-    let mut after = None;
-    loop {
-        let batch = store
-            .scan_items(
-                &reading.table.name,
-                prefix.clone(),
-                after.clone(),
-                STORE_PAGE,
-            )
-            .await?;
-        let Some((last, _)) = batch.last() else { break };
-        after = Some(last.clone());
-        for (stored_key, doc) in batch {
-            let item = decode_item(&doc)?;
-            let in_index = schema
-                .attrs()
-                .all(|(a, _)| item.get(&a.name).is_some_and(|v| v.type_name() == a.kind));
-            if !in_index || item.get(&schema.hash.name) != Some(&hash) {
-                continue;
-            }
-            if let Some(rc) = &range_condition {
-                if !holds(&item, rc, "KeyConditionExpression")? {
-                    continue;
-                }
-            }
-            matching.push((stored_key, item));
-        }
-    }
-    let range_of = |item: &Item| {
-        schema
-            .range
-            .as_ref()
-            .and_then(|r| item.get(&r.name).cloned())
-    };
-    let position =
-        |range: &Option<Value>, stored: &[u8], other: (&Option<Value>, &[u8])| -> Ordering {
-            let by_range = match (range, other.0) {
-                (Some(a), Some(b)) => order(a, b).unwrap_or(Ordering::Equal),
-                _ => Ordering::Equal,
-            };
-            by_range.then_with(|| stored.cmp(other.1))
-        };
-    matching.sort_by(|(ka, a), (kb, b)| position(&range_of(a), ka, (&range_of(b), kb)));
-    let forward = input.bool("ScanIndexForward")?.unwrap_or(true);
-    if !forward {
-        matching.reverse();
-    }
-    if let Some(start) = &reading.start {
-        let start_range = range_of(start);
-        let start_key = key::encode(&reading.table.key, &key::key_of(&reading.table.key, start));
-        matching.retain(|(k, item)| {
-            let o = position(&range_of(item), k, (&start_range, &start_key));
-            if forward {
-                o.is_gt()
-            } else {
-                o.is_lt()
-            }
-        });
-    }
-    reading.page(matching.into_iter().map(|(_, item)| Ok(item)))
 }
