@@ -327,6 +327,9 @@ def main(endpoint):
             break
     check([i["leaseKey"]["S"] for i in owned] == ["s01", "s04", "s07", "shardId-000000000000"], f"gsi query: {owned}")
     check(all(set(i) == {"leaseKey", "leaseOwner"} for i in owned), f"KEYS_ONLY: {owned}")
+    fails(ddb.query, "ValidationException", "Consistent reads are not supported on global secondary indexes",
+          TableName=leases, IndexName="LeaseOwnerToLeaseKeyIndex", ConsistentRead=True,
+          KeyConditionExpression="leaseOwner = :o", ExpressionAttributeValues={":o": {"S": "w1"}})
     fails(ddb.put_item, "ValidationException", "Type mismatch for Index Key leaseOwner",
           TableName=leases, Item={"leaseKey": {"S": "typed"}, "leaseOwner": {"N": "1"}})
     fails(ddb.query, "ValidationException", "Filter Expression can only contain non-primary key attributes",

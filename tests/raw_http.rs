@@ -143,8 +143,9 @@ both_backends! {
     async fn unknown_operation_and_wrong_service_prefix() {
         let s = start().await;
         for target in [
+            // (`DynamoDB_20120810.<Op>` goes to kinesd's DynamoDB subset: tests/dynamodb.rs.)
             Some("Kinesis_20131202.NoSuchOperation"),
-            Some("DynamoDB_20120810.PutRecord"),
+            Some("DynamoDB20120810.PutRecord"),
             Some("Kinesis_20131202."),
             Some("kinesis_20131202.PutRecord"),
             Some("PutRecord"),

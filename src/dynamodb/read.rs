@@ -93,6 +93,11 @@ pub(super) async fn reading(
         })?),
         None => None,
     };
+    if index.is_some() && input.bool("ConsistentRead")? == Some(true) {
+        return Err(DynError::validation(
+            "Consistent reads are not supported on global secondary indexes",
+        ));
+    }
     if let Some(limit) = input.int("Limit")? {
         if limit < 1 {
             return Err(DynError::validation(format!(
