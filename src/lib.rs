@@ -8,6 +8,7 @@
 
 pub mod api;
 pub mod clock;
+pub mod cloudwatch;
 pub mod config;
 pub mod console;
 pub mod control;

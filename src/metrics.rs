@@ -6,7 +6,8 @@
 //!   time ([`ShardTraffic`]) and are read only when scraped;
 //! - label sets are bounded: operation (39), exception (AWS's few dozen names), and stream ×
 //!   shard for the streams that exist — a deleted stream's series disappear with it; no label
-//!   carries anything a request chose freely;
+//!   carries anything a request chose freely, except the CloudWatch series clients put
+//!   (`crate::cloudwatch`), whose number and size that sink bounds;
 //! - every counter counts what this process served since it started (in cluster mode each node
 //!   reports its own share, as Prometheus expects of a counter);
 //! - names follow Prometheus's conventions; each help text names the CloudWatch metric it
@@ -161,8 +162,14 @@ impl Metrics {
         }
     }
 
-    /// The text exposition: the process's metrics, then every shard's traffic.
-    pub fn render(&self, streams: Vec<StreamTraffic>, disk_bytes: Option<u64>) -> String {
+    /// The text exposition: the process's metrics, then every shard's traffic, then what
+    /// `extra` collects (CloudWatch's latest values).
+    pub fn render(
+        &self,
+        streams: Vec<StreamTraffic>,
+        disk_bytes: Option<u64>,
+        extra: Vec<Box<dyn prometheus_client::collector::Collector>>,
+    ) -> String {
         let mut registry = prometheus_client::registry::Registry::with_prefix("kinesd");
         registry.register(
             "requests",
@@ -212,6 +219,9 @@ impl Metrics {
             );
         }
         registry.register_collector(Box::new(ShardCollector(streams)));
+        for collector in extra {
+            registry.register_collector(collector);
+        }
         let mut out = String::new();
         // Writing to a String cannot fail.
         let _ = prometheus_client::encoding::text::encode(&mut out, &registry);

@@ -5,24 +5,9 @@ mod common;
 
 use aws_sdk_kinesis::primitives::Blob;
 use aws_sdk_kinesis::types::{PutRecordsRequestEntry, ShardIteratorType};
-use common::raw::send_raw;
+use common::raw::scrape;
 use common::{create, setup};
 use kinesd::Config;
-use std::net::SocketAddr;
-
-async fn scrape(addr: SocketAddr) -> String {
-    let resp = send_raw(
-        addr,
-        b"GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
-    )
-    .await;
-    assert_eq!(resp.status, 200);
-    assert!(resp
-        .header("content-type")
-        .unwrap()
-        .starts_with("application/openmetrics-text"));
-    resp.text()
-}
 
 /// The value of the sample `series` (name with labels, exactly as printed).
 fn value(text: &str, series: &str) -> Option<f64> {

@@ -104,7 +104,8 @@ pub fn verify(
     verify_for(request, credentials, region, SERVICE, now_ms)
 }
 
-/// Checks `request`'s signature for `service` (`kinesis`, `dynamodb`) in `region` at `now_ms`.
+/// Checks `request`'s signature for `service` (the credential scope's service name: `kinesis`,
+/// `monitoring` for CloudWatch, `dynamodb`) in `region` at `now_ms`.
 pub fn verify_for(
     request: &SignedRequest<'_>,
     credentials: &Credentials,

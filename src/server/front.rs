@@ -11,6 +11,7 @@ use super::response::{
     answer, closing, error_response, respond, too_large, Body, ErrorType, EventBody, ID_2,
 };
 use crate::api;
+use crate::cloudwatch;
 use crate::config::ConnectionLimits;
 use crate::control::{self, faults::Fault};
 use crate::error::ApiError;
@@ -41,6 +42,8 @@ const PREFIX_BYTES: usize = 64 * 1024;
 pub(super) struct Front {
     pub(super) registry: Arc<Registry>,
     console: Option<crate::console::Console>,
+    /// The latest CloudWatch values clients put, for `/metrics`.
+    cloudwatch: cloudwatch::Sink,
     pub(super) budget: Budget,
     pub(super) body_timeout: Duration,
     answer_timeout: Duration,
@@ -54,6 +57,7 @@ impl Front {
             body_timeout: Duration::from_millis(limits.body_timeout_ms.max(1)),
             answer_timeout: Duration::from_millis(limits.answer_timeout_ms.max(1)),
             console: crate::console::Console::start(&registry),
+            cloudwatch: cloudwatch::Sink::default(),
             registry,
         }
     }
@@ -71,9 +75,11 @@ pub(super) async fn handle(
     let started = std::time::Instant::now();
     let target = req.headers().get(&X_AMZ_TARGET);
     let op = protocol::parse_target(target.and_then(|v| v.to_str().ok())).ok();
-    // DynamoDB requests are not Kinesis operations: kept out of the per-operation metrics.
+    // DynamoDB and CloudWatch requests are not Kinesis operations: kept out of the
+    // per-operation metrics.
     let kinesis = req.method() == Method::POST
-        && crate::dynamodb::operation(target.and_then(|v| v.to_str().ok())).is_none();
+        && crate::dynamodb::operation(target.and_then(|v| v.to_str().ok())).is_none()
+        && cloudwatch::Wire::of(req.method(), req.uri().path(), req.headers()).is_none();
     let access_log = tracing::enabled!(target: "kinesd::access", tracing::Level::DEBUG);
     let operation = access_log.then(|| {
         req.headers()
@@ -127,6 +133,10 @@ async fn answer_request(
     if req.uri().path().starts_with(control::PREFIX) {
         return control_request(&front, peer, req).await;
     }
+    // CloudWatch on the same port (KCL applications publish their metrics there).
+    if let Some(wire) = cloudwatch::Wire::of(req.method(), req.uri().path(), req.headers()) {
+        return cloudwatch_request(&front, wire, req).await;
+    }
     if req.method() == Method::GET {
         let (path, query) = (req.uri().path(), req.uri().query());
         if let Some(page) =
@@ -145,7 +155,7 @@ async fn answer_request(
                 return respond(200, "application/json", br#"{"status":"ok"}"#.to_vec())
             }
             "/metrics" => {
-                let text = super::scrape::metrics_text(&front.registry);
+                let text = super::scrape::metrics_text(&front.registry, &front.cloudwatch);
                 return respond(
                     200,
                     "application/openmetrics-text; version=1.0.0; charset=utf-8",
@@ -294,7 +304,88 @@ async fn control_request(
     respond(status, "application/json", answer)
 }
 
-/// Checks the request's SigV4 signature for `service` (`--verify-signatures`).
+/// A CloudWatch request (`crate::cloudwatch`): its body read within the in-flight budget and
+/// decompressed if the SDK gzipped it, the signature checked like a Kinesis request's.
+async fn cloudwatch_request(
+    front: &Front,
+    wire: cloudwatch::Wire,
+    req: Request<Incoming>,
+) -> Response<Body> {
+    let (parts, body) = req.into_parts();
+    let deadline = Instant::now() + front.body_timeout;
+    let declared = parts
+        .headers
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    let limit = cloudwatch::MAX_BODY_BYTES;
+    let answer = match front
+        .budget
+        .read_body(body, declared, limit, deadline)
+        .await
+    {
+        Err(BodyError::TooLarge) => cloudwatch::too_large(&wire, limit + 1),
+        Err(BodyError::Busy) => return busy(crate::protocol::Encoding::Json),
+        Err(BodyError::TimedOut | BodyError::Broken) => cloudwatch::undecodable(&wire),
+        Ok((raw, _reserved)) => {
+            let authorization = parts
+                .headers
+                .get(AUTHORIZATION)
+                .and_then(|v| v.to_str().ok());
+            if cloudwatch::unsigned(authorization, parts.uri.query()) {
+                let e = ApiError::MissingAuthenticationToken;
+                return cloudwatch_response(cloudwatch::refused(&wire, &e));
+            }
+            if let Some(credentials) = &front.registry.config().credentials {
+                // CloudWatch's signing name.
+                let service = "monitoring";
+                let checked = verify_signature(&front.registry, credentials, &parts, &raw, service);
+                if let Err(e) = checked {
+                    return cloudwatch_response(cloudwatch::refused(&wire, &e));
+                }
+            }
+            let gzipped = parts
+                .headers
+                .get(hyper::header::CONTENT_ENCODING)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|e| e.eq_ignore_ascii_case("gzip"));
+            match gzipped.then(|| gunzip(&raw, limit)) {
+                None => cloudwatch::answer(&front.cloudwatch, &wire, &raw, front.registry.now()),
+                Some(Ok(body)) => {
+                    cloudwatch::answer(&front.cloudwatch, &wire, &body, front.registry.now())
+                }
+                Some(Err(Some(size))) => cloudwatch::too_large(&wire, size),
+                Some(Err(None)) => cloudwatch::undecodable(&wire),
+            }
+        }
+    };
+    cloudwatch_response(answer)
+}
+
+fn cloudwatch_response(answer: cloudwatch::Answer) -> Response<Body> {
+    let mut resp = respond(answer.status, answer.content_type, answer.body);
+    for (name, value) in answer.headers {
+        if let Ok(value) = hyper::header::HeaderValue::from_str(&value) {
+            resp.headers_mut().insert(name, value);
+        }
+    }
+    resp
+}
+
+/// A gzip body, at most `limit` bytes once inflated: `Err(Some(size))` past it, `Err(None)`
+/// if it is not gzip.
+fn gunzip(raw: &[u8], limit: usize) -> Result<Vec<u8>, Option<usize>> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    let mut decoder = flate2::read::GzDecoder::new(raw).take(limit as u64 + 1);
+    decoder.read_to_end(&mut out).map_err(|_| None)?;
+    if out.len() > limit {
+        return Err(Some(out.len()));
+    }
+    Ok(out)
+}
+
+/// Checks the request's SigV4 signature for `service` (`--verify-signatures`): `kinesis`,
+/// `dynamodb`, `monitoring` (CloudWatch).
 pub(super) fn verify_signature(
     registry: &Registry,
     credentials: &Credentials,

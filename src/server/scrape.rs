@@ -1,12 +1,13 @@
 //! `GET /metrics`: the process's metrics (`crate::metrics`) with every stream's shard
-//! counters and the data directory's size, gathered at the scrape.
+//! counters, the data directory's size and the latest CloudWatch values, gathered at the
+//! scrape.
 
 use crate::metrics::StreamTraffic;
 use crate::streams::Registry;
 use std::path::Path;
 
 /// The Prometheus text exposition of everything this process counts.
-pub(super) fn metrics_text(registry: &Registry) -> String {
+pub(super) fn metrics_text(registry: &Registry, cloudwatch: &crate::cloudwatch::Sink) -> String {
     let streams = registry
         .list()
         .iter()
@@ -21,7 +22,9 @@ pub(super) fn metrics_text(registry: &Registry) -> String {
         (Some(dir), None) => Some(size_on_disk(dir)),
         _ => None,
     };
-    registry.metrics.render(streams, disk)
+    registry
+        .metrics
+        .render(streams, disk, vec![cloudwatch.collector()])
 }
 
 /// Bytes the files under `dir` take (sled keeps a handful of files; the walk is short).

@@ -171,7 +171,7 @@ impl Drop for Kinesd {
 
 /// Sends `signal`, waits up to `within` for a clean exit, and kills the process if it has not
 /// exited by then. True on a clean exit in time.
-fn stop(child: &mut Child, signal: &str, within: Duration) -> bool {
+pub fn stop(child: &mut Child, signal: &str, within: Duration) -> bool {
     let sent = Command::new("kill")
         .args([signal, &child.id().to_string()])
         .stderr(Stdio::null())

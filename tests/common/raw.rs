@@ -214,6 +214,21 @@ pub async fn send_raw(addr: SocketAddr, req: &[u8]) -> Resp {
         .expect("server did not answer in time")
 }
 
+/// `GET /metrics`: the Prometheus text, checked to be 200 in the OpenMetrics content type.
+pub async fn scrape(addr: SocketAddr) -> String {
+    let resp = send_raw(
+        addr,
+        b"GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    assert_eq!(resp.status, 200);
+    assert!(resp
+        .header("content-type")
+        .unwrap()
+        .starts_with("application/openmetrics-text"));
+    resp.text()
+}
+
 pub async fn call(addr: SocketAddr, op: &str, body: &str) -> Resp {
     let target = format!("Kinesis_20131202.{op}");
     send_raw(
