@@ -194,9 +194,11 @@ impl Subscription {
                     }
                     continue;
                 }
-                bucket.charge(data_bytes(&outcome.records) as i64, now);
             }
             let bytes = data_bytes(&outcome.records);
+            if let Some(bucket) = push.as_mut() {
+                bucket.charge(bytes as i64, self.ctx.now());
+            }
             let count = outcome.records.len() as u64;
             self.stream
                 .traffic(self.shard.index, |t| t.pushed(count, bytes));
