@@ -108,6 +108,7 @@ pub use log::{
     Catalog, CatalogChange, Chunk, Followed, Lease, NameClaim, Position, RecordIn, Run, RunOutcome,
     ShardLog, ShardStats, StoreFuture, StreamDoc,
 };
+pub use records::Journaled;
 pub use sled_store::{Durability, SledOptions, SledStore, RELAXED_RESTART_GAP};
 pub use store::Store;
 pub use tables::{ItemWrite, Items, MemoryTables, TableStore, MAX_TABLE_NAME};

@@ -29,6 +29,17 @@ pub(crate) const BLOCK_BYTES: usize = 4 * 1024;
 /// each other; small enough to bound memory, large enough for full blocks.
 pub(crate) const PENDING_BYTES: usize = 2 << 20;
 
+/// What [`Store::append_journaled`] did.
+pub enum Journaled {
+    /// The records are durable (in the journal) and readable.
+    Durable {
+        /// Enough records wait in memory that [`Store::drain_pending`] should run.
+        drain_due: bool,
+    },
+    /// Nothing was written: these groups need [`Store::append_durably`].
+    Declined(Vec<(ShardKey, Vec<StoredRecord>)>),
+}
+
 pub(crate) fn as_new(records: &[StoredRecord]) -> Vec<NewRecord<'_>> {
     records.iter().map(StoredRecord::as_new).collect()
 }
@@ -124,24 +135,54 @@ impl Store {
     /// journal and temporary stores take the engine and a full [`Store::flush`] instead.
     /// Meant for one committing thread; concurrent callers are serialized.
     pub fn append_durably(&self, groups: Vec<(ShardKey, Vec<StoredRecord>)>) -> Result<()> {
-        self.writable()?;
-        let groups = self.inner.without_deleted(groups);
-        let Some(mut journal) = self.journal_lock() else {
-            self.append_groups(&groups)?;
-            return self.flush();
-        };
-        if journal::entry_len(&groups) <= journal::JOURNAL_ENTRY_MAX && journal.append(&groups)? {
-            if self.inner.pending.push(groups) >= PENDING_BYTES {
-                self.inner.drain(|_| true)?;
+        let groups = match self.append_journaled(groups)? {
+            Journaled::Durable { drain_due } => {
+                if drain_due {
+                    self.drain_pending()?;
+                }
+                return Ok(());
             }
-            return Ok(());
-        }
+            Journaled::Declined(groups) => groups,
+        };
+        let journal = self.journal_lock();
         // Everything older goes to the engine first, so each shard's blocks keep their
         // order; the flush then covers all the journal holds, which restarts.
         self.inner.drain(|_| true)?;
         self.append_groups(&groups)?;
         self.flush()?;
-        journal.checkpoint()
+        match journal {
+            Some(mut journal) => journal.checkpoint(),
+            None => Ok(()),
+        }
+    }
+
+    /// The short path of [`Store::append_durably`] alone: one journal write and one
+    /// `fdatasync`, nothing that can take long. Declines, writing nothing, when that is
+    /// not enough (no journal, a commit too large for it, a full journal); the caller
+    /// then takes [`Store::append_durably`] where blocking for a flush is acceptable.
+    /// When a drain is due, [`Store::drain_pending`] should run soon, on any thread.
+    pub fn append_journaled(
+        &self,
+        groups: Vec<(ShardKey, Vec<StoredRecord>)>,
+    ) -> Result<Journaled> {
+        self.writable()?;
+        let groups = self.inner.without_deleted(groups);
+        let Some(mut journal) = self.journal_lock() else {
+            return Ok(Journaled::Declined(groups));
+        };
+        if journal::entry_len(&groups) > journal::JOURNAL_ENTRY_MAX || !journal.append(&groups)? {
+            return Ok(Journaled::Declined(groups));
+        }
+        drop(journal);
+        let drain_due = self.inner.pending.push(groups) >= PENDING_BYTES;
+        Ok(Journaled::Durable { drain_due })
+    }
+
+    /// Moves the records the journal made durable into the engine (in memory until its
+    /// background flush), so memory does not grow with them. Runs beside journal appends.
+    pub fn drain_pending(&self) -> Result<()> {
+        self.writable()?;
+        self.inner.drain(|_| true)
     }
 
     pub(crate) fn append_groups(&self, groups: &[(ShardKey, Vec<StoredRecord>)]) -> Result<()> {
