@@ -15,7 +15,7 @@
 //!   again under the same name starts empty.
 //! - Items of a table are returned by [`TableStore::scan_items`] in byte order of their keys.
 //! - Writing an item to a table that does not exist is refused with
-//!   [`StoreError::Conflict`](crate::StoreError::Conflict) and writes nothing of the batch.
+//!   [`StoreError::Conflict`] and writes nothing of the batch.
 //! - Concurrency: every call is atomic on its own, but a read followed by a write is not;
 //!   callers that decide a write from what they read (conditional writes) serialize
 //!   themselves.
