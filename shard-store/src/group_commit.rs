@@ -170,6 +170,7 @@ impl Core {
         let Some((batches, target)) = self.take_for_leader() else {
             return false;
         };
+        let guard = Unfinished { core: self, target };
         let cycle = group(batches, target);
         let positions = cycle.positions;
         let written = if cycle.groups.is_empty() {
@@ -177,6 +178,7 @@ impl Core {
         } else {
             self.store.append_journaled(cycle.groups)
         };
+        std::mem::forget(guard);
         match written {
             Ok(Journaled::Durable { drain_due }) => {
                 publish(&positions);
@@ -194,6 +196,20 @@ impl Core {
             Err(e) => self.finish(&Err(e), target, false),
         }
         true
+    }
+}
+
+/// Ends a cycle whose runner panicked (a bug) as failed, so its writers get an error and
+/// later writers a new cycle, instead of everyone waiting for a cycle that never ends.
+struct Unfinished<'a> {
+    core: &'a Core,
+    target: u64,
+}
+
+impl Drop for Unfinished<'_> {
+    fn drop(&mut self) {
+        let error = StoreError::Io("a group commit failed unexpectedly".into());
+        self.core.finish(&Err(error), self.target, false);
     }
 }
 
@@ -444,7 +460,9 @@ fn flusher(core: &Core, on_idle: Option<fn()>) {
         match job {
             Job::HandedOver(cycle) => {
                 let target = cycle.target;
+                let guard = Unfinished { core, target };
                 let written = write_durably(&core.store, cycle, false);
+                std::mem::forget(guard);
                 core.finish(&written, target, false);
             }
             Job::Cycle {
@@ -454,7 +472,9 @@ fn flusher(core: &Core, on_idle: Option<fn()>) {
             } => {
                 // On shutdown, records of an append whose caller stopped waiting are still
                 // written: they may have been seen by nobody, but losing them is never right.
+                let guard = Unfinished { core, target };
                 let written = write_durably(&core.store, group(batches, target), whole_store);
+                std::mem::forget(guard);
                 core.finish(&written, target, false);
             }
             Job::Drain => match core.store.drain_pending() {
