@@ -303,20 +303,8 @@ async fn a_subscription_ends_early_with_the_chosen_error() {
         )
         .await
         .unwrap();
-    let mut events = client
-        .subscribe_to_shard()
-        .consumer_arn(&consumer)
-        .shard_id("shardId-000000000000")
-        .starting_position(
-            aws_sdk_kinesis::types::StartingPosition::builder()
-                .r#type(ShardIteratorType::TrimHorizon)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap()
-        .event_stream;
+    let mut events =
+        common::subscribe_from_trim_horizon(&client, &consumer, "shardId-000000000000").await;
     let first = tokio::time::timeout(Duration::from_secs(10), events.recv()).await;
     assert!(matches!(first, Ok(Ok(Some(_)))), "{first:?}");
     let second = tokio::time::timeout(Duration::from_secs(10), events.recv()).await;

@@ -7,7 +7,7 @@
 mod common;
 
 use aws_sdk_kinesis::primitives::Blob;
-use aws_sdk_kinesis::types::{ShardIteratorType, StartingPosition, SubscribeToShardEventStream};
+use aws_sdk_kinesis::types::SubscribeToShardEventStream;
 use aws_sdk_kinesis::Client;
 use common::raw::AUTH;
 use kinesd::Config;
@@ -56,20 +56,8 @@ async fn subscribe_over_tls_h2_with_the_sdk() {
     let endpoint = server.https_endpoint().expect("TLS is on");
     let c = common::tls_client(&endpoint, &ca);
     let consumer = prepare(&c).await;
-    let mut events = c
-        .subscribe_to_shard()
-        .consumer_arn(&consumer)
-        .shard_id("shardId-000000000000")
-        .starting_position(
-            StartingPosition::builder()
-                .r#type(ShardIteratorType::TrimHorizon)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap()
-        .event_stream;
+    let mut events =
+        common::subscribe_from_trim_horizon(&c, &consumer, "shardId-000000000000").await;
     let first = tokio::time::timeout(Duration::from_secs(10), events.recv())
         .await
         .unwrap()

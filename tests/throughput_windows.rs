@@ -7,8 +7,8 @@ mod common;
 
 use aws_sdk_kinesis::primitives::Blob;
 use aws_sdk_kinesis::types::{
-    PutRecordsRequestEntry, ScalingType, ShardIteratorType, StartingPosition, StreamMode,
-    StreamModeDetails, SubscribeToShardEvent, SubscribeToShardEventStream,
+    PutRecordsRequestEntry, ScalingType, StreamMode, StreamModeDetails, SubscribeToShardEvent,
+    SubscribeToShardEventStream,
 };
 use aws_sdk_kinesis::Client;
 use common::{create, failure};
@@ -155,12 +155,7 @@ async fn an_on_demand_stream_takes_4000_records_a_second_across_its_shards() {
     assert!(out.is_ok(), "the stream's bucket refills with the clock");
 }
 
-type Events = aws_sdk_kinesis::primitives::event_stream::EventReceiver<
-    SubscribeToShardEventStream,
-    aws_sdk_kinesis::types::error::SubscribeToShardEventStreamError,
->;
-
-async fn next_event(events: &mut Events) -> SubscribeToShardEvent {
+async fn next_event(events: &mut common::Events) -> SubscribeToShardEvent {
     match tokio::time::timeout(Duration::from_secs(5), events.recv()).await {
         Ok(Ok(Some(SubscribeToShardEventStream::SubscribeToShardEvent(e)))) => e,
         other => panic!("expected an event within 5 s, got {other:?}"),
@@ -173,20 +168,8 @@ async fn a_subscription_pushes_at_most_2_mib_a_second() {
     create(&client, "s", 1).await;
     put_mib_records(&client, &clock, 3).await;
     let consumer = common::register_consumer(&client, "s", "c").await;
-    let mut events = client
-        .subscribe_to_shard()
-        .consumer_arn(&consumer)
-        .shard_id("shardId-000000000000")
-        .starting_position(
-            StartingPosition::builder()
-                .r#type(ShardIteratorType::TrimHorizon)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap()
-        .event_stream;
+    let mut events =
+        common::subscribe_from_trim_horizon(&client, &consumer, "shardId-000000000000").await;
     // The first event carries the 2 MiB the bucket holds, not the third record.
     let first = next_event(&mut events).await;
     assert_eq!(first.records().len(), 2);

@@ -87,6 +87,15 @@ struct Queue {
 }
 
 impl Queue {
+    /// Starts a cycle: takes the queued batches and the tickets they cover.
+    fn take_cycle(&mut self) -> (Vec<Batch>, u64) {
+        self.cycle_running = true;
+        self.wanted = false;
+        self.orphaned = false;
+        self.written_since_settle = true;
+        (std::mem::take(&mut self.batches), self.tickets)
+    }
+
     /// Whether the flusher thread has something to do now.
     fn flusher_work(&self) -> bool {
         self.handed_over.is_some()
@@ -158,11 +167,7 @@ impl Core {
             self.wake_flusher_if_needed(&q);
             return None;
         }
-        q.cycle_running = true;
-        q.wanted = false;
-        q.orphaned = false;
-        q.written_since_settle = true;
-        Some((std::mem::take(&mut q.batches), q.tickets))
+        Some(q.take_cycle())
     }
 
     /// Runs one cycle on the calling thread if one is due and nobody runs it; whether it did.
@@ -178,13 +183,14 @@ impl Core {
         } else {
             self.store.append_journaled(cycle.groups)
         };
-        std::mem::forget(guard);
         match written {
             Ok(Journaled::Durable { drain_due }) => {
                 publish(&positions);
-                self.finish(&Ok(()), target, drain_due);
+                guard.finish(&Ok(()), drain_due);
             }
             Ok(Journaled::Declined(groups)) => {
+                // The cycle goes on, on the flusher thread, which finishes it.
+                std::mem::forget(guard);
                 let mut q = self.queue();
                 q.handed_over = Some(Cycle {
                     groups,
@@ -193,7 +199,7 @@ impl Core {
                 });
                 self.wake_flusher_if_needed(&q);
             }
-            Err(e) => self.finish(&Err(e), target, false),
+            Err(e) => guard.finish(&Err(e), false),
         }
         true
     }
@@ -204,6 +210,15 @@ impl Core {
 struct Unfinished<'a> {
     core: &'a Core,
     target: u64,
+}
+
+impl Unfinished<'_> {
+    /// Ends the cycle with its outcome.
+    fn finish(self, written: &Result<()>, drain_due: bool) {
+        let (core, target) = (self.core, self.target);
+        std::mem::forget(self);
+        core.finish(written, target, drain_due);
+    }
 }
 
 impl Drop for Unfinished<'_> {
@@ -458,25 +473,14 @@ fn flusher(core: &Core, on_idle: Option<fn()>) {
                 .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         }
         match job {
-            Job::HandedOver(cycle) => {
-                let target = cycle.target;
-                let guard = Unfinished { core, target };
-                let written = write_durably(&core.store, cycle, false);
-                std::mem::forget(guard);
-                core.finish(&written, target, false);
-            }
+            Job::HandedOver(cycle) => run_cycle(core, cycle, false),
+            // On shutdown, records of an append whose caller stopped waiting are still
+            // written: they may have been seen by nobody, but losing them is never right.
             Job::Cycle {
                 batches,
                 target,
                 whole_store,
-            } => {
-                // On shutdown, records of an append whose caller stopped waiting are still
-                // written: they may have been seen by nobody, but losing them is never right.
-                let guard = Unfinished { core, target };
-                let written = write_durably(&core.store, group(batches, target), whole_store);
-                std::mem::forget(guard);
-                core.finish(&written, target, false);
-            }
+            } => run_cycle(core, group(batches, target), whole_store),
             Job::Drain => match core.store.drain_pending() {
                 // Logged by the disk check; the journal keeps the records meanwhile.
                 Ok(()) | Err(StoreError::DiskFull(_)) => {}
@@ -504,6 +508,16 @@ fn flusher(core: &Core, on_idle: Option<fn()>) {
             }
         }
     }
+}
+
+/// Runs a cycle on the flusher thread (see [`write_durably`]) and ends it.
+fn run_cycle(core: &Core, cycle: Cycle, whole_store: bool) {
+    let guard = Unfinished {
+        core,
+        target: cycle.target,
+    };
+    let written = write_durably(&core.store, cycle, whole_store);
+    guard.finish(&written, false);
 }
 
 /// Sleeps until the flusher has work; `None` once stopped with nothing left to write.
@@ -535,14 +549,11 @@ fn next_job(core: &Core) -> Option<Job> {
                     q = core.queue();
                     continue;
                 }
-                q.cycle_running = true;
-                q.wanted = false;
-                q.orphaned = false;
-                q.written_since_settle = true;
                 q.last_batches = q.batches.len();
+                let (batches, target) = q.take_cycle();
                 return Some(Job::Cycle {
-                    batches: std::mem::take(&mut q.batches),
-                    target: q.tickets,
+                    batches,
+                    target,
                     whole_store: std::mem::take(&mut q.wanted_store),
                 });
             }
@@ -735,16 +746,21 @@ mod tests {
         assert_eq!(stored(&store), vec![2]);
     }
 
+    /// A store on a directory (so with a journal), its group commit and one shard.
+    fn journaled() -> (tempfile::TempDir, Store, Arc<GroupCommit>, Arc<ShardState>) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let commit = GroupCommit::start(store.clone(), None).unwrap();
+        (dir, store, commit, Arc::new(ShardState::new(KEY, 0, 1)))
+    }
+
     fn flusher_cycles(commit: &GroupCommit) -> u64 {
         commit.core.flusher_cycles.load(Ordering::SeqCst)
     }
 
     #[test]
     fn a_lone_writer_runs_its_own_cycle_through_the_journal() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
-        let commit = GroupCommit::start(store.clone(), None).unwrap();
-        let shard = Arc::new(ShardState::new(KEY, 0, 1));
+        let (_dir, store, commit, shard) = journaled();
         let rt = runtime();
         for position in 1..=3 {
             commit.enqueue(&shard, vec![record(position, "a")]);
@@ -761,10 +777,7 @@ mod tests {
 
     #[test]
     fn a_commit_the_journal_declines_is_finished_by_the_flusher() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
-        let commit = GroupCommit::start(store.clone(), None).unwrap();
-        let shard = Arc::new(ShardState::new(KEY, 0, 1));
+        let (_dir, store, commit, shard) = journaled();
         // Larger than a journal entry may be: it needs an engine flush.
         let mut big = record(1, "big");
         big.data = vec![9; crate::journal::JOURNAL_ENTRY_MAX + 1];
@@ -777,10 +790,7 @@ mod tests {
 
     #[test]
     fn writers_found_waiting_together_leave_the_cycles_to_the_flusher() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
-        let commit = GroupCommit::start(store.clone(), None).unwrap();
-        let shard = Arc::new(ShardState::new(KEY, 0, 1));
+        let (_dir, store, commit, shard) = journaled();
         commit.enqueue(&shard, vec![record(1, "a")]);
         let first = commit.ticket(false);
         commit.enqueue(&shard, vec![record(2, "b")]);

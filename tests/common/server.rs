@@ -201,6 +201,31 @@ pub async fn trim_horizon_iterator(
         .expect("an iterator"))
 }
 
+/// A SubscribeToShard event stream, as the SDK hands it out.
+pub type Events = aws_sdk_kinesis::primitives::event_stream::EventReceiver<
+    aws_sdk_kinesis::types::SubscribeToShardEventStream,
+    aws_sdk_kinesis::types::error::SubscribeToShardEventStreamError,
+>;
+
+/// Subscribes `consumer` to `shard` from TRIM_HORIZON and returns the event stream.
+pub async fn subscribe_from_trim_horizon(client: &Client, consumer: &str, shard: &str) -> Events {
+    use aws_sdk_kinesis::types::{ShardIteratorType, StartingPosition};
+    client
+        .subscribe_to_shard()
+        .consumer_arn(consumer)
+        .shard_id(shard)
+        .starting_position(
+            StartingPosition::builder()
+                .r#type(ShardIteratorType::TrimHorizon)
+                .build()
+                .expect("a starting position"),
+        )
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("SubscribeToShard {consumer} {shard}: {e:?}"))
+        .event_stream
+}
+
 /// Every record's data in one shard of `stream`, read from TRIM_HORIZON to the tip, pages of
 /// at most `limit`.
 pub async fn read_shard_data(
