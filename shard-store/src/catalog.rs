@@ -56,6 +56,14 @@ impl Store {
             .transpose()
     }
 
+    /// Whether any stream's metadata is stored.
+    pub fn has_streams(&self) -> Result<bool> {
+        match self.inner.catalog.scan_prefix([TAG_STREAM_META]).next() {
+            None => Ok(false),
+            Some(item) => item.map(|_| true).map_err(engine_err),
+        }
+    }
+
     /// All stream metadata documents, sorted by stream id.
     pub fn load_stream_metas(&self) -> Result<Vec<(u64, Vec<u8>)>> {
         let mut out = Vec::new();

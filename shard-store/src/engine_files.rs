@@ -91,8 +91,9 @@ pub(crate) struct EngineFiles {
 }
 
 impl EngineFiles {
-    /// Opens sled's log in `dir` (sled has created it) and makes the directory's entries
-    /// durable once, for the files sled created.
+    /// Opens sled's log in `dir` (sled has created it). The directory's entries for the files
+    /// sled created become durable through [`crate::data_dir::DirSync`], with the store's
+    /// own files.
     pub(crate) fn open(dir: &Path) -> Result<EngineFiles> {
         let log_path = dir.join("db");
         let log = File::open(&log_path).map_err(|e| io_err("opening", &log_path, e))?;
@@ -120,8 +121,6 @@ impl EngineFiles {
                 remove_link(&entry.path())?;
             }
         }
-        sync_dir(dir)?;
-        sync_dir(&files.keep_dir)?;
         Ok(files)
     }
 
@@ -183,7 +182,7 @@ fn remove_link(path: &Path) -> Result<()> {
     }
 }
 
-fn sync_dir(dir: &Path) -> Result<()> {
+pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
     File::open(dir)
         .and_then(|d| d.sync_all())
         .map_err(|e| io_err("syncing directory", dir, e))

@@ -110,6 +110,21 @@ pub(crate) fn entry_len(groups: &[(ShardKey, Vec<StoredRecord>)]) -> usize {
 }
 
 impl Journal {
+    /// Opens the journal's file at `path`, creating it empty if missing (an empty file is a
+    /// new journal to [`Journal::open`]). The store creates it before anything else runs,
+    /// so the directory sync of its start-up covers it (see `data_dir.rs`).
+    pub(crate) fn create(path: &Path) -> Result<File> {
+        let mut options = OpenOptions::new();
+        options.read(true).write(true).create(true).truncate(false);
+        // Never through a link (see `data_dir.rs`), and the owner's alone.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.custom_flags(libc::O_NOFOLLOW).mode(0o600);
+        }
+        options.open(path).map_err(|e| io_err("open", e))
+    }
+
     /// Opens (creating if missing) the journal at `path` and hands every entry of the
     /// current epoch, in order, to `replay`. Returns the journal positioned after the
     /// last valid entry.
@@ -119,15 +134,7 @@ impl Journal {
         accept_loss: bool,
         mut replay: impl FnMut(Vec<(ShardKey, Vec<NewRecord<'_>>)>) -> Result<()>,
     ) -> Result<Journal> {
-        let mut options = OpenOptions::new();
-        options.read(true).write(true).create(true).truncate(false);
-        // Never through a link (see `data_dir.rs`), and the owner's alone.
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            options.custom_flags(libc::O_NOFOLLOW).mode(0o600);
-        }
-        let file = options.open(path).map_err(|e| io_err("open", e))?;
+        let file = Self::create(path)?;
         let len = file.metadata().map_err(|e| io_err("stat", e))?.len();
         let mut journal = Journal {
             file,
@@ -162,13 +169,10 @@ impl Journal {
                 .set_len(capacity)
                 .map_err(|e| io_err("size", e))?;
             journal.epoch = 1;
-            journal.write_header()?;
-            if let Some(dir) = path.parent() {
-                // The file's directory entry must be durable too.
-                File::open(dir)
-                    .and_then(|d| d.sync_all())
-                    .map_err(|e| io_err("sync directory", e))?;
-            }
+            // Not synced: until the first entry's sync (which covers the header, on the same
+            // file) or a checkpoint, a crash leaves a header that does not read, which is a
+            // new journal again. The directory entry is the store's start-up sync's.
+            journal.write_header(false)?;
             return Ok(journal);
         };
         journal.epoch = epoch;
@@ -323,7 +327,8 @@ impl Journal {
         Ok(Some(be_u64(&h[4..])))
     }
 
-    fn write_header(&mut self) -> Result<()> {
+    /// Writes the header; with `sync`, durably.
+    fn write_header(&mut self, sync: bool) -> Result<()> {
         let mut h = [0u8; HEADER_LEN];
         h[..4].copy_from_slice(MAGIC);
         h[4..12].copy_from_slice(&self.epoch.to_be_bytes());
@@ -332,7 +337,7 @@ impl Journal {
         self.file
             .seek(SeekFrom::Start(0))
             .and_then(|_| self.file.write_all(&h))
-            .and_then(|()| self.file.sync_data())
+            .and_then(|()| if sync { self.file.sync_data() } else { Ok(()) })
             .map_err(|e| io_err("write header", e))?;
         self.tail = FIRST_ENTRY;
         self.file
@@ -420,7 +425,7 @@ impl Journal {
             return Ok(());
         }
         self.epoch += 1;
-        self.write_header()
+        self.write_header(true)
     }
 
     #[cfg(test)]

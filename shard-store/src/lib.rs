@@ -75,6 +75,10 @@
 //! `journal.rs`): `append_durably` writes small commits there with one `fdatasync`
 //! instead of flushing the engine, and `open` puts back into the engine whatever
 //! journaled records a crash took from it.
+//!
+//! Opening does not wait for the disk: the directory entries of the files it created (or
+//! found) are synced on a thread of its own, and the first durable write (a flush or a
+//! journal append) waits for that sync before its own (`data_dir.rs`, `DirSync`).
 
 #![forbid(unsafe_code)]
 

@@ -268,7 +268,8 @@ pub trait Catalog: Send + Sync {
     fn put_setting(&self, name: &str, value: Vec<u8>) -> StoreFuture<'_, ()>;
 
     /// The key that signs shard iterators: created once, at random, then the same for every
-    /// caller and every restart.
+    /// caller and every restart. An engine may leave a new key's durability to the first
+    /// stream document written: nothing is signed for a store without streams.
     fn iterator_key(&self) -> StoreFuture<'_, [u8; 32]>;
 
     /// Changes other processes make to the catalogue, as they happen (stream documents

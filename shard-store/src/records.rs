@@ -166,6 +166,7 @@ impl Store {
         groups: Vec<(ShardKey, Vec<StoredRecord>)>,
     ) -> Result<Journaled> {
         self.writable()?;
+        self.inner.dir_sync.wait()?;
         let groups = self.inner.without_deleted(groups);
         let Some(mut journal) = self.journal_lock() else {
             return Ok(Journaled::Declined(groups));

@@ -541,7 +541,13 @@ impl Catalog for SledStore {
             }
             let key: [u8; 32] = rand::random();
             self.store.put_setting(ITERATOR_KEY, &key)?;
-            self.commit.durable().await?;
+            // The key must be durable before an iterator signed with it is handed out. An
+            // iterator names a stream, and writing a stream's document makes the whole store
+            // durable, key included: a store without streams (a new one) need not wait for
+            // the disk here, on the start-up path.
+            if self.store.has_streams()? {
+                self.commit.durable().await?;
+            }
             Ok(key)
         })
     }

@@ -2,9 +2,10 @@
 //! and the shared state every operation works on (`Inner`, whose locks are documented where
 //! they are declared).
 
+use crate::data_dir::DirSync;
 use crate::disk::DiskWatch;
 use crate::encoding::{versioned, versioned_body};
-use crate::engine_files::EngineFiles;
+use crate::engine_files::{EngineFiles, KEEP_DIR};
 use crate::error::engine_err;
 use crate::journal::{self, Journal};
 use crate::keys::{setting_key, stream_prefix, TAG_STREAM_META};
@@ -78,6 +79,8 @@ pub(crate) struct Inner {
     pub(crate) journal: OnceLock<Mutex<Journal>>,
     /// The free-space check every write passes first (see `disk.rs`).
     pub(crate) disk: DiskWatch,
+    /// The directory entries of the store's files; every durable write waits for them.
+    pub(crate) dir_sync: Arc<DirSync>,
     /// Numbers every flush, outside sled (see `witness.rs`); `None` for a temporary store.
     /// Held across a whole flush, so flush numbers reach the file in order.
     pub(crate) witness: Option<Mutex<Witness>>,
@@ -99,6 +102,7 @@ pub(crate) struct Inner {
 impl Inner {
     /// sled's flush, then what it leaves unsynced (see `engine_files`).
     pub(crate) fn flush(&self) -> Result<()> {
+        self.dir_sync.wait()?;
         let mut witness = self
             .witness
             .as_ref()
@@ -280,14 +284,23 @@ impl Store {
                     .transpose()?;
                 witness::check(in_engine, witnessed, accept_loss)?;
                 // From here on both agree (or the loss was accepted): number on from the
-                // higher of the two.
+                // higher of the two. A new store's empty witness already says "no flush".
                 let start = in_engine.unwrap_or(0).max(witnessed.unwrap_or(0));
-                if witnessed != Some(start) {
+                if witnessed != Some(start) && !(witnessed.is_none() && start == 0) {
                     witness.record(start)?;
                 }
                 Some(Mutex::new(witness))
             }
             None => None,
+        };
+        // Every file the store opens at start now exists: their directory entries can be
+        // synced, off the start-up path.
+        let dir_sync = match dir {
+            Some(dir) => {
+                Journal::create(&dir.join(JOURNAL_FILE))?;
+                DirSync::start(vec![dir.to_path_buf(), dir.join(KEEP_DIR)])
+            }
+            None => DirSync::none(),
         };
         let store = Store {
             inner: Arc::new(Inner {
@@ -299,6 +312,7 @@ impl Store {
                 maintenance: Mutex::new(()),
                 journal: OnceLock::new(),
                 disk: DiskWatch::new(dir.map(Path::to_path_buf)),
+                dir_sync,
                 witness,
                 accept_loss,
                 replayed: AtomicU64::new(0),
