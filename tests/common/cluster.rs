@@ -55,6 +55,12 @@ pub fn peer_of(endpoint: &str) -> Option<String> {
     peers().lock().unwrap().get(endpoint).cloned()
 }
 
+/// Forgets the peer recorded for `endpoint`: a single server now holds its port, reused after
+/// a pair's test ended, and its clients must not alternate to the gone pair's second node.
+pub fn forget_peer(endpoint: &str) {
+    peers().lock().unwrap().remove(endpoint);
+}
+
 /// For raw-socket tests: the first node's address or, every other call, its peer's (any
 /// other address as it is).
 pub fn either_node(addr: std::net::SocketAddr) -> std::net::SocketAddr {

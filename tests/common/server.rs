@@ -60,7 +60,12 @@ pub async fn start_with_clock(config: Config, clock: &ManualClock) -> Server {
             .await
         };
         match started {
-            Ok(server) => return server,
+            Ok(server) => {
+                if !super::cluster::active() {
+                    super::cluster::forget_peer(&server.endpoint());
+                }
+                return server;
+            }
             Err(e) if attempts < 100 && config.data_dir.is_some() => {
                 attempts += 1;
                 let _ = e;
