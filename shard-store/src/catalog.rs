@@ -58,10 +58,8 @@ impl Store {
 
     /// Whether any stream's metadata is stored.
     pub fn has_streams(&self) -> Result<bool> {
-        match self.inner.catalog.scan_prefix([TAG_STREAM_META]).next() {
-            None => Ok(false),
-            Some(item) => item.map(|_| true).map_err(engine_err),
-        }
+        let first = self.inner.catalog.scan_prefix([TAG_STREAM_META]).next();
+        first.transpose().map(|f| f.is_some()).map_err(engine_err)
     }
 
     /// All stream metadata documents, sorted by stream id.

@@ -10,7 +10,7 @@
 
 use crate::{Result, StoreError};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 
 /// The directory entries of a store's files (sled's, the journal, the witness), made durable
@@ -20,88 +20,70 @@ use std::sync::{Arc, Condvar, Mutex};
 /// the engine's flushes), so nothing is acknowledged in a file a crash could unlink. A
 /// failure is kept: every later durable write fails with it.
 pub(crate) struct DirSync {
-    state: AtomicU8,
-    error: Mutex<Option<StoreError>>,
+    /// Set once the outcome is known and Ok: the check every durable write makes.
+    synced: AtomicBool,
+    /// `None` while the sync runs.
+    outcome: Mutex<Option<Result<()>>>,
     done: Condvar,
 }
 
-const PENDING: u8 = 0;
-const SYNCED: u8 = 1;
-const FAILED: u8 = 2;
-
 impl DirSync {
-    /// Nothing to sync (a temporary store).
-    pub(crate) fn none() -> Arc<DirSync> {
+    fn with(outcome: Option<Result<()>>) -> Arc<DirSync> {
         Arc::new(DirSync {
-            state: AtomicU8::new(SYNCED),
-            error: Mutex::new(None),
+            synced: AtomicBool::new(matches!(outcome, Some(Ok(())))),
+            outcome: Mutex::new(outcome),
             done: Condvar::new(),
         })
     }
 
+    /// Nothing to sync (a temporary store).
+    pub(crate) fn none() -> Arc<DirSync> {
+        DirSync::with(Some(Ok(())))
+    }
+
     /// Starts syncing `dirs`, after every file in them the store opens at start was created.
     pub(crate) fn start(dirs: Vec<PathBuf>) -> Arc<DirSync> {
-        let sync = Arc::new(DirSync {
-            state: AtomicU8::new(PENDING),
-            error: Mutex::new(None),
-            done: Condvar::new(),
-        });
+        let sync = DirSync::with(None);
         let run = {
             let sync = sync.clone();
             let dirs = dirs.clone();
-            move || {
-                sync.finish(
-                    dirs.iter()
-                        .try_for_each(|d| crate::engine_files::sync_dir(d)),
-                )
-            }
+            move || sync.finish(sync_dirs(&dirs))
         };
         if let Err(e) = std::thread::Builder::new()
             .name("kinesd-dirsync".into())
             .spawn(run)
         {
             tracing::debug!(error = %e, "no thread for the directory sync: syncing now");
-            sync.finish(
-                dirs.iter()
-                    .try_for_each(|d| crate::engine_files::sync_dir(d)),
-            );
+            sync.finish(sync_dirs(&dirs));
         }
         sync
     }
 
     fn finish(&self, outcome: Result<()>) {
-        let mut error = self.error.lock().unwrap_or_else(|p| p.into_inner());
-        let state = match outcome {
-            Ok(()) => SYNCED,
-            Err(e) => {
-                *error = Some(e);
-                FAILED
-            }
-        };
-        self.state.store(state, Ordering::Release);
+        let mut slot = self.outcome.lock().unwrap_or_else(|p| p.into_inner());
+        self.synced.store(outcome.is_ok(), Ordering::Release);
+        *slot = Some(outcome);
         self.done.notify_all();
     }
 
     /// Returns once the directories are durable, or with the error that stopped them.
     pub(crate) fn wait(&self) -> Result<()> {
-        if self.state.load(Ordering::Acquire) == SYNCED {
+        if self.synced.load(Ordering::Acquire) {
             return Ok(());
         }
-        let mut error = self.error.lock().unwrap_or_else(|p| p.into_inner());
+        let mut slot = self.outcome.lock().unwrap_or_else(|p| p.into_inner());
         loop {
-            match self.state.load(Ordering::Acquire) {
-                SYNCED => return Ok(()),
-                FAILED => {
-                    return Err(error
-                        .clone()
-                        .unwrap_or_else(|| StoreError::Io("directory sync failed".into())))
-                }
-                _ => {
-                    error = self.done.wait(error).unwrap_or_else(|p| p.into_inner());
-                }
+            if let Some(outcome) = slot.as_ref() {
+                return outcome.clone();
             }
+            slot = self.done.wait(slot).unwrap_or_else(|p| p.into_inner());
         }
     }
+}
+
+fn sync_dirs(dirs: &[PathBuf]) -> Result<()> {
+    dirs.iter()
+        .try_for_each(|d| crate::engine_files::sync_dir(d))
 }
 
 /// Creates `dir` (owner-only) if missing, then walks it: a symbolic link anywhere inside fails

@@ -286,7 +286,7 @@ impl Store {
                 // From here on both agree (or the loss was accepted): number on from the
                 // higher of the two. A new store's empty witness already says "no flush".
                 let start = in_engine.unwrap_or(0).max(witnessed.unwrap_or(0));
-                if witnessed != Some(start) && !(witnessed.is_none() && start == 0) {
+                if start != witnessed.unwrap_or(0) {
                     witness.record(start)?;
                 }
                 Some(Mutex::new(witness))
