@@ -33,7 +33,7 @@
 //! log reservation), not per byte, so this is what keeps it off the profile.
 
 use crate::shard_state::ShardState;
-use crate::{Journaled, Result, ShardKey, Store, StoreError, StoredRecord};
+use crate::{Journaled, RelaxedAppend, Result, ShardKey, Store, StoreError, StoredRecord};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
@@ -75,6 +75,8 @@ struct Queue {
     orphaned: bool,
     /// The records in memory have grown enough to move into the engine.
     drain_due: bool,
+    /// When the flusher must flush the store for relaxed appends kept in memory.
+    flush_due: Option<Instant>,
     /// Records were written since the journal was last settled.
     written_since_settle: bool,
     last_cycle: Instant,
@@ -306,6 +308,7 @@ impl GroupCommit {
                 flusher_leads: false,
                 orphaned: false,
                 drain_due: false,
+                flush_due: None,
                 written_since_settle: false,
                 last_cycle: Instant::now(),
                 last_batches: 0,
@@ -337,6 +340,25 @@ impl GroupCommit {
             shard: shard.clone(),
             records,
         });
+    }
+
+    /// Schedules what a relaxed append (`Store::append_relaxed`) leaves to do: a drain once
+    /// memory has filled, and a flush within [`RELAXED_FLUSH_AFTER`] of the first relaxed
+    /// append since the last flush.
+    pub(crate) fn relaxed_appended(&self, appended: RelaxedAppend) {
+        if !appended.drain_due && !appended.first_since_flush {
+            return;
+        }
+        let mut q = self.core.queue();
+        q.drain_due |= appended.drain_due;
+        if appended.first_since_flush && q.flush_due.is_none() {
+            q.flush_due = Some(Instant::now() + RELAXED_FLUSH_AFTER);
+            q.written_since_settle = true;
+        }
+        // Woken even for a flush that is not due yet: its sleep may be longer than that.
+        if q.flusher_asleep {
+            self.core.wake.notify_one();
+        }
     }
 
     /// Waits until everything queued or written to the store before this call is durable.
@@ -432,6 +454,10 @@ const TICKET_DEADLINE: Duration = Duration::from_secs(30);
 /// How long the cycles must be idle before the flusher settles the journal and runs `on_idle`.
 const IDLE_AFTER: Duration = Duration::from_secs(1);
 
+/// How soon the records of a relaxed append are flushed: `--durability relaxed` may lose
+/// the last half second, not more.
+const RELAXED_FLUSH_AFTER: Duration = Duration::from_millis(500);
+
 /// How long the flusher keeps running the cycles after the queue went empty. Under steady
 /// concurrent load the queue empties between cycles all the time; giving the cycles back to
 /// the writers at each of those moments would block a runtime thread in the next `fdatasync`
@@ -459,6 +485,8 @@ enum Job {
         whole_store: bool,
     },
     Drain,
+    /// A flush of the whole store for relaxed appends kept in memory.
+    Flush,
     Settle,
 }
 
@@ -488,6 +516,19 @@ fn flusher(core: &Core, on_idle: Option<fn()>) {
                     tracing::warn!(error = %e, "moving journaled records into the store failed")
                 }
             },
+            Job::Flush => {
+                let flushed = core.store.flush();
+                let mut q = core.queue();
+                q.last_cycle = Instant::now();
+                if let Err(e) = flushed {
+                    // The records stay in memory; try again later (a full disk may clear).
+                    if !matches!(e, StoreError::DiskFull(_)) {
+                        tracing::warn!(error = %e, "flushing relaxed appends failed");
+                    }
+                    q.flush_due
+                        .get_or_insert(Instant::now() + RELAXED_FLUSH_AFTER);
+                }
+            }
             Job::Settle => {
                 // Idle: the journaled records go to the store's own files, so a restart has
                 // nothing to replay, and the owner may hand memory back to the OS.
@@ -532,6 +573,10 @@ fn next_job(core: &Core) -> Option<Job> {
         if std::mem::take(&mut q.drain_due) {
             return Some(Job::Drain);
         }
+        if q.flush_due.is_some_and(|due| due <= Instant::now()) {
+            q.flush_due = None;
+            return Some(Job::Flush);
+        }
         if !q.cycle_running {
             if !q.wanted && lingered {
                 // Quiet for a while: writers lead their own cycles again.
@@ -575,6 +620,10 @@ fn next_job(core: &Core) -> Option<Job> {
             // Nothing to settle: sleep until woken (the bound only guards against a lost
             // wake-up).
             IDLE_AFTER * 10
+        };
+        let sleep = match q.flush_due {
+            Some(due) => sleep.min(due.saturating_duration_since(Instant::now())),
+            None => sleep,
         };
         q.flusher_asleep = true;
         q = core
@@ -804,6 +853,48 @@ mod tests {
         commit.enqueue(&shard, vec![record(3, "c")]);
         rt.block_on(commit.ticket(false).wait()).unwrap();
         assert_eq!(stored(&store), vec![1, 2, 3]);
+    }
+
+    #[test]
+    fn relaxed_appends_are_readable_at_once_and_flushed_within_half_a_second() {
+        let (_dir, store, commit, _shard) = journaled();
+        let in_engine = |store: &Store| {
+            let (records, _) = store.read_engine(KEY, 0, usize::MAX, usize::MAX).unwrap();
+            records.len()
+        };
+        let relaxed = |position: u64| {
+            store
+                .append_relaxed(vec![(KEY, vec![record(position, "a")])])
+                .unwrap()
+        };
+        let first = relaxed(1);
+        assert_eq!(
+            first,
+            RelaxedAppend {
+                drain_due: false,
+                first_since_flush: true
+            }
+        );
+        let second = relaxed(2);
+        assert!(!second.first_since_flush, "one flush is due for both");
+        assert_eq!(stored(&store), vec![1, 2], "readable from memory");
+        assert_eq!(in_engine(&store), 0);
+
+        let start = Instant::now();
+        commit.relaxed_appended(first);
+        commit.relaxed_appended(second);
+        while in_engine(&store) < 2 {
+            assert!(start.elapsed() < Duration::from_secs(5), "never flushed");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert!(start.elapsed() >= RELAXED_FLUSH_AFTER / 2, "flushed early");
+        assert_eq!(stored(&store), vec![1, 2]);
+
+        // The flush ended the period: the next append starts another, and a flush of the
+        // store covers it at once.
+        assert!(relaxed(3).first_since_flush);
+        store.flush().unwrap();
+        assert_eq!(in_engine(&store), 3);
     }
 
     #[test]

@@ -65,7 +65,10 @@
 //! Writes are atomic per call but only guaranteed durable after [`Store::flush`]
 //! returns, or, for records, once [`Store::append_durably`] returns. The engine also
 //! flushes in the background every few hundred milliseconds, but acknowledgements to
-//! clients must be gated on one of those two.
+//! clients must be gated on one of those two. [`Store::append_relaxed`] (relaxed
+//! durability) keeps records in memory only, where the engine's background flush does not
+//! reach them: [`Store::flush`] moves them into the engine before flushing it, and the
+//! group commit runs one within half a second of a relaxed append.
 //!
 //! Beside sled's files a store on a directory keeps `kinesd-witness` (how far sled was
 //! flushed, see `witness.rs`) and `kinesd-blobs/` (a hard link to each of sled's blob files,
@@ -112,7 +115,7 @@ pub use log::{
     Catalog, CatalogChange, Chunk, Followed, Lease, NameClaim, Position, RecordIn, Run, RunOutcome,
     ShardLog, ShardStats, StoreFuture, StreamDoc,
 };
-pub use records::Journaled;
+pub use records::{Journaled, RelaxedAppend};
 pub use sled_store::{Durability, SledOptions, SledStore, RELAXED_RESTART_GAP};
 pub use store::Store;
 pub use tables::{ItemWrite, Items, MemoryTables, TableStore, MAX_TABLE_NAME};

@@ -1,4 +1,5 @@
-//! Records the journal has made durable but the engine does not hold yet.
+//! Records the journal has made durable but the engine does not hold yet, and records of
+//! relaxed appends, which only the next flush makes durable (`Store::append_relaxed`).
 //!
 //! A group commit of a few small records would cost the engine a tree insert per shard;
 //! holding them here until a few hundred KiB have gathered lets the engine receive full

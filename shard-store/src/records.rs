@@ -9,6 +9,7 @@ use crate::keys::{block_key, high_water_key, parse_position_key};
 use crate::pending;
 use crate::store::Inner;
 use crate::{journal, NewRecord, Result, ShardKey, Store, StoreError, StoredRecord};
+use std::sync::atomic::Ordering;
 
 /// Upper bound on the encoded size of a block written by `append` (header included),
 /// unless one record alone is larger.
@@ -38,6 +39,15 @@ pub enum Journaled {
     },
     /// Nothing was written: these groups need [`Store::append_durably`].
     Declined(Vec<(ShardKey, Vec<StoredRecord>)>),
+}
+
+/// What [`Store::append_relaxed`] leaves for the caller to schedule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RelaxedAppend {
+    /// Enough records wait in memory that [`Store::drain_pending`] should run.
+    pub drain_due: bool,
+    /// No relaxed append was waiting for a flush before this one: one should run soon.
+    pub first_since_flush: bool,
 }
 
 pub(crate) fn as_new(records: &[StoredRecord]) -> Vec<NewRecord<'_>> {
@@ -177,6 +187,25 @@ impl Store {
         drop(journal);
         let drain_due = self.inner.pending.push(groups) >= PENDING_BYTES;
         Ok(Journaled::Durable { drain_due })
+    }
+
+    /// Appends each group's records to its shard, kept in memory only (`--durability
+    /// relaxed`): readable at once, but durable only after the next [`Store::flush`], which
+    /// moves them into the engine first. Nothing is written here: the engine's cost is per
+    /// call, and a drain later writes many puts' records as full blocks. Groups follow the
+    /// [`NewRecord`] ordering invariants.
+    pub fn append_relaxed(
+        &self,
+        groups: Vec<(ShardKey, Vec<StoredRecord>)>,
+    ) -> Result<RelaxedAppend> {
+        self.writable()?;
+        let groups = self.inner.without_deleted(groups);
+        let drain_due = self.inner.pending.push(groups) >= PENDING_BYTES;
+        let first_since_flush = !self.inner.relaxed_in_memory.swap(true, Ordering::SeqCst);
+        Ok(RelaxedAppend {
+            drain_due,
+            first_since_flush,
+        })
     }
 
     /// Moves the records the journal made durable into the engine (in memory until its

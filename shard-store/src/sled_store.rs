@@ -16,7 +16,7 @@ use crate::log::{
     RunOutcome, ShardLog, ShardStats, StoreFuture, StreamDoc,
 };
 use crate::shard_state::ShardState;
-use crate::{NewRecord, Result, ShardKey, Store, StoreError, StoredRecord, TrimReport};
+use crate::{Result, ShardKey, Store, StoreError, StoredRecord, TrimReport};
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
@@ -200,9 +200,8 @@ impl SledStore {
             match self.durability {
                 Durability::Flush => self.commit.enqueue(&state, records),
                 Durability::Relaxed => {
-                    let batch: Vec<NewRecord<'_>> =
-                        records.iter().map(StoredRecord::as_new).collect();
-                    self.store.append(run.shard, &batch)?;
+                    let appended = self.store.append_relaxed(vec![(run.shard, records)])?;
+                    self.commit.relaxed_appended(appended);
                     state.publish(first + count - 1);
                 }
             }

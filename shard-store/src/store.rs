@@ -14,7 +14,7 @@ use crate::witness::{self, Witness};
 use crate::{NewRecord, Result, ShardKey, StoreError, StoredRecord};
 use std::collections::HashSet;
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -88,8 +88,12 @@ pub(crate) struct Inner {
     pub(crate) accept_loss: bool,
     /// Records the journal gave back on open (written but not in sled before a crash).
     pub(crate) replayed: AtomicU64,
-    /// Journaled records not yet written to sled.
+    /// Journaled records not yet written to sled, and those of relaxed appends.
     pub(crate) pending: Pending,
+    /// `pending` holds records of [`Store::append_relaxed`], which no journal keeps: the
+    /// next flush moves them into sled first. Set after they are pushed, cleared before the
+    /// flush drains, so a flush covers every relaxed append that returned before it began.
+    pub(crate) relaxed_in_memory: AtomicBool,
     /// Serializes drains of `pending`: two drains of one shard could cut its records into
     /// blocks differently and overwrite each other's blocks.
     pub(crate) draining: Mutex<()>,
@@ -103,6 +107,12 @@ impl Inner {
     /// sled's flush, then what it leaves unsynced (see `engine_files`).
     pub(crate) fn flush(&self) -> Result<()> {
         self.dir_sync.wait()?;
+        if self.relaxed_in_memory.swap(false, Ordering::SeqCst) {
+            if let Err(e) = self.drain(|_| true) {
+                self.relaxed_in_memory.store(true, Ordering::SeqCst);
+                return Err(e);
+            }
+        }
         let mut witness = self
             .witness
             .as_ref()
@@ -317,6 +327,7 @@ impl Store {
                 accept_loss,
                 replayed: AtomicU64::new(0),
                 pending: Pending::default(),
+                relaxed_in_memory: AtomicBool::new(false),
                 draining: Mutex::new(()),
                 deleted: Mutex::new(HashSet::new()),
             }),
