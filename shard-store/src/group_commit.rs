@@ -898,6 +898,23 @@ mod tests {
     }
 
     #[test]
+    fn a_writer_past_the_memory_bound_moves_relaxed_appends_into_the_engine_itself() {
+        // No group commit here: nobody else drains.
+        let store = Store::open_temporary().unwrap();
+        let record_bytes = 512 << 10;
+        for position in 1..=40 {
+            let mut r = record(position, "a");
+            r.data = vec![7; record_bytes];
+            store.append_relaxed(vec![(KEY, vec![r])]).unwrap();
+            let held = store.inner.pending.push(Vec::new());
+            assert!(held < crate::records::RELAXED_HELD_MAX, "{held} bytes held");
+        }
+        let (in_engine, _) = store.read_engine(KEY, 0, usize::MAX, usize::MAX).unwrap();
+        assert!(in_engine.len() >= 40 - crate::records::RELAXED_HELD_MAX / record_bytes);
+        assert_eq!(stored(&store), (1..=40).collect::<Vec<_>>());
+    }
+
+    #[test]
     fn a_whole_store_ticket_also_covers_direct_writes() {
         let store = Store::open_temporary().unwrap();
         let commit = GroupCommit::start(store.clone(), None).unwrap();
