@@ -21,11 +21,13 @@
 //! wake-ups, each as long as a third of the `fdatasync` on the machines we measured. Writers
 //! found waiting together leave the cycles to the flusher thread until it has been idle for
 //! [`LEAD_LINGER`]: under concurrent load a runtime thread blocked in `fdatasync` would hold up
-//! the answers of the connections it serves. The flusher thread also does everything that may block for longer or has nobody to lead it: a
-//! cycle the journal declined (too large, or the journal is full: it needs an engine flush),
-//! flushes of the whole store ([`GroupCommit::durable`]), moving journaled records into the
-//! engine (a *drain*), settling the journal after a second of quiet, records whose writers
-//! stopped waiting, and the last cycle at shutdown. A leader blocks one runtime thread for one
+//! the answers of the connections it serves. The flusher thread also does everything that
+//! may block for longer or has nobody to lead it: a cycle the journal declined (too large, or
+//! the journal is full: it needs an engine flush), flushes of the whole store
+//! ([`GroupCommit::durable`]), moving records held in memory into the engine (a *drain*), the
+//! flush due half a second after relaxed appends ([`GroupCommit::relaxed_appended`]),
+//! settling the journal after a second of quiet, records whose writers stopped waiting, and
+//! the last cycle at shutdown. A leader blocks one runtime thread for one
 //! journal write; only one leads at a time, so the other runtime threads keep serving.
 //!
 //! Batching comes for free: while one cycle is running, every new put queues behind it, and the
