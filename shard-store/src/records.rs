@@ -211,17 +211,21 @@ impl Store {
         let groups = self.inner.without_deleted(groups);
         let held = self.inner.pending.push(groups);
         let first_since_flush = !self.inner.relaxed_in_memory.swap(true, Ordering::SeqCst);
+        let mut drain_due = held >= PENDING_BYTES;
         if held >= RELAXED_HELD_MAX {
             // A flush, not only a drain: sled holds what it has not written in memory too,
             // and takes no notice of how much. The appended records stay held whatever
-            // happens here (the caller has given them positions); a failed flush is the
-            // group commit's to retry.
-            if let Err(e) = self.inner.flush() {
-                tracing::warn!(error = %e, "moving relaxed appends into the store failed");
+            // happens here (the caller has given them positions); a failed flush leaves the
+            // drain due, for the group commit to retry.
+            match self.inner.flush() {
+                Ok(()) => drain_due = false,
+                Err(e) => {
+                    tracing::warn!(error = %e, "moving relaxed appends into the store failed")
+                }
             }
         }
         Ok(RelaxedAppend {
-            drain_due: held >= PENDING_BYTES,
+            drain_due,
             first_since_flush,
         })
     }
