@@ -401,7 +401,13 @@ run_cluster() {
     log "cluster done ($(($(date +%s) - SCRIPT_START)) s since start; logs in $logs)"
 }
 
+# Steal and total jiffies of all CPUs so far (/proc/stat: user nice system idle iowait irq
+# softirq steal). Steal is time the hypervisor gave to other guests: a run that saw some is
+# slowed unevenly, and its ratios are not worth comparing.
+cpu_jiffies() { awk '/^cpu / { t = 0; for (i = 2; i <= 9; i++) t += $i; print $9, t }' /proc/stat; }
+
 for s in $SERVERS; do
+    read -r steal0 total0 < <(cpu_jiffies)
     if [[ "$s" == canned ]]; then
         run_canned
     elif [[ "$s" == cluster ]]; then
@@ -409,6 +415,9 @@ for s in $SERVERS; do
     else
         run_server "$s"
     fi
+    read -r steal1 total1 < <(cpu_jiffies)
+    awk -v s="$s" -v st=$((steal1 - steal0)) -v t=$((total1 - total0)) \
+        'BEGIN { printf "STEAL %s %.1f\n", s, (t > 0 ? 100 * st / t : 0) }' >>"$RESULTS"
 done
 
 fi # not BENCH_TABLE_FROM
@@ -473,7 +482,9 @@ fi # not BENCH_TABLE_FROM
         print head; print line
         for (k = 1; k <= n; k++) {
             f = order[k]; row = "| " desc[f] " |"; any = 0
-            base = val["kinesd", f]
+            # Looked up with `in`: reading val[...] would create it, and the ceiling line below
+            # would then print 0% for a run without kinesd.
+            base = (("kinesd", f) in val) ? val["kinesd", f] : ""
             for (c = 1; c <= nc; c++) {
                 s = cols[c]; v = ((s, f) in val) ? val[s, f] : ""
                 if (v != "") any = 1
@@ -503,5 +514,11 @@ fi # not BENCH_TABLE_FROM
         echo "cluster = kinesd --store nats://… on three NATS JetStream servers (replicas 3) with two gateways, driven through gateway A; its idle RSS is gateway A's; the *gateway A → B* rows put through A and read through B. No ratio: it is kinesd too."
     fi
     grep '^SKIP' "$RESULTS" | sed 's/^SKIP /skipped: /'
+    awk '$1 == "STEAL" { list = list (list ? ", " : "") $2 " " $3 "%"; if ($3 + 0 > 2) bad = 1 }
+        END {
+            if (!list) exit
+            print "CPU steal (time the hypervisor gave to other guests) while each server ran: " list "."
+            if (bad) print "Above 2%, the host slowed part of this run: its ratios are not comparable; run it again."
+        }' "$RESULTS"
 } | tee "$OUT/table.md"
 log "results in $OUT ($(($(date +%s) - SCRIPT_START)) s)"
