@@ -27,6 +27,7 @@
 #                   256) and shards (1, 4, 64, 1024), RSS per open shard (10,000 shards) and
 #                   start-up with 10,000 shards on disk; 0 to leave them out
 #   BENCH_SCALE_DURATION  measured seconds of each scaling point (4)
+#   BENCH_STARTUP_RUNS  starts timed for each start-up figure, which is their median (5)
 #   BENCH_FILL_MAX  seconds at most spent writing BENCH_RETAIN (60)
 #   BENCH_CACHE     where peers are installed (target/bench-cache)
 #   BENCH_OUT       results directory (target/bench-results/<date>)
@@ -49,6 +50,7 @@ RETAIN="${BENCH_RETAIN:-1G}"
 DURATION="${BENCH_DURATION:-8}"
 SCALING="${BENCH_SCALING:-1}"
 SCALE_DURATION="${BENCH_SCALE_DURATION:-4}"
+STARTUP_RUNS="${BENCH_STARTUP_RUNS:-5}"
 FILL_MAX="${BENCH_FILL_MAX:-60}"
 mkdir -p "$CACHE" "$OUT"
 RESULTS="$OUT/results.txt"
@@ -251,6 +253,7 @@ run_server() {
     # 1. Start-up on an empty data directory, and idle RSS.
     server_cmd "$NAME" "$data/empty" "$PORT"
     bench startup --startup-figure startup_empty_ms --rss-figure idle_rss_mb \
+        --runs "$STARTUP_RUNS" --empty-dir "$data/empty" \
         --log "$logs/startup-empty.log" -- "${CMD[@]}"
     rm -rf "$data/empty"
 
@@ -288,7 +291,7 @@ run_server() {
             stop_server
             server_cmd "$NAME" "$data/prepared" "$PORT"
             bench startup --startup-figure startup_100_streams_ms --rss-figure rss_100_streams_mb \
-                --log "$logs/startup-prepared.log" -- "${CMD[@]}"
+                --runs "$STARTUP_RUNS" --log "$logs/startup-prepared.log" -- "${CMD[@]}"
         fi
         rm -rf "$data/prepared"
     else
@@ -323,7 +326,7 @@ run_scaling() { # data logs
         if [[ "$PERSISTENT" == 1 ]]; then
             server_cmd "$NAME" "$data/shards" "$PORT"
             bench startup --startup-figure startup_10k_shards_ms --rss-figure none \
-                --log "$logs/startup-shards.log" -- "${CMD[@]}"
+                --runs "$STARTUP_RUNS" --log "$logs/startup-shards.log" -- "${CMD[@]}"
         else
             echo "SKIP $NAME startup_10k_shards_ms in memory: nothing on disk to start from" >>"$RESULTS"
         fi

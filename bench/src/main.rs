@@ -165,9 +165,15 @@ enum Command {
         /// `none` to skip the RSS figure.
         #[arg(long, default_value = "idle_rss_mb")]
         rss_figure: String,
-        /// File for the server's stdout and stderr.
+        /// File for the server's stdout and stderr (of the last start).
         #[arg(long)]
         log: Option<PathBuf>,
+        /// Starts to time; the figure is their median.
+        #[arg(long, default_value_t = 1)]
+        runs: usize,
+        /// A directory removed before each start, so that each finds it empty.
+        #[arg(long)]
+        empty_dir: Option<PathBuf>,
         /// The server command and its arguments.
         #[arg(last = true, required = true)]
         command: Vec<String>,
@@ -373,6 +379,8 @@ async fn run(cli: Cli, target: kinesis::Target) -> kinesis::Res<()> {
             startup_figure,
             rss_figure,
             log,
+            runs,
+            empty_dir,
             command,
         } => {
             let a = StartupArgs {
@@ -381,6 +389,8 @@ async fn run(cli: Cli, target: kinesis::Target) -> kinesis::Res<()> {
                 startup_figure,
                 rss_figure,
                 log,
+                runs,
+                empty_dir,
                 command,
             };
             scenarios::startup(t, &out, &a).await
