@@ -19,7 +19,7 @@
 //! `fdatasync` on its own thread, then answers. This keeps the disk's round trip the only wait
 //! on the acknowledgement path: handing each commit to another thread and back cost two thread
 //! wake-ups, each as long as a third of the `fdatasync` on the machines we measured. Writers
-//! on a runtime's only worker thread never lead ([`may_block`]). Writers
+//! on a runtime's only worker thread never lead ([`other_workers_serve`]). Writers
 //! found waiting together leave the cycles to the flusher thread until it has been idle for
 //! [`LEAD_LINGER`]: under concurrent load a runtime thread blocked in `fdatasync` would hold up
 //! the answers of the connections it serves. The flusher thread also does everything that
@@ -160,7 +160,8 @@ impl Core {
     }
 
     /// Takes the queue for a cycle if nobody runs one and the queued work is a leader's to
-    /// do: one writer's records, alone, on a thread that may block (see [`may_block`]).
+    /// do: one writer's records, alone, on a thread that may block (see
+    /// [`other_workers_serve`]).
     /// Returns the cycle with `cycle_running` set.
     fn take_for_leader(&self, may_block: bool) -> Option<(Vec<Batch>, u64)> {
         let mut q = self.queue();
@@ -424,6 +425,8 @@ impl Ticket {
     /// records may still become durable; the caller only stops waiting). Leads a cycle when
     /// one is due and nobody runs it.
     pub(crate) async fn wait(mut self) -> Result<()> {
+        // Asked once per wait, not per wake-up: the runtime does not change under a ticket.
+        let may_block = other_workers_serve();
         let outcome = async {
             loop {
                 if let Some(outcome) = self.flushed.borrow_and_update().outcome(self.number) {
@@ -433,7 +436,7 @@ impl Ticket {
                 let Some(core) = self.core.upgrade() else {
                     return Err(StoreError::Io("the group commit has stopped".into()));
                 };
-                if core.lead(may_block()) {
+                if core.lead(may_block) {
                     continue;
                 }
                 drop(core);
@@ -458,7 +461,7 @@ impl Ticket {
 /// worker (a container limited to one CPU, a current-thread runtime) each leader stopped every
 /// connection for its sync, so no two puts ever met in a cycle (measured with one worker:
 /// 4,000 PutRecord/s at 16 connections, against 20,000 with two).
-fn may_block() -> bool {
+fn other_workers_serve() -> bool {
     tokio::runtime::Handle::try_current().map_or(true, |rt| rt.metrics().num_workers() > 1)
 }
 
