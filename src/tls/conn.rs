@@ -19,6 +19,9 @@ use tokio::sync::watch;
 /// How long a client may take to complete the TLS handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// The nice value of the thread that makes the TLS material (19, the lowest priority).
+const LOWEST_PRIORITY: i32 = 19;
+
 /// The TLS set-up's outcome once it has one: the material, or why it failed.
 type Outcome = Option<Result<Arc<Tls>, String>>;
 
@@ -32,13 +35,27 @@ impl PendingTls {
         PendingTls(watch::channel(Some(Ok(Arc::new(tls)))).1)
     }
 
-    /// Runs `make` on a blocking thread; connections that need TLS wait for it.
+    /// Runs `make` on a thread of its own at the lowest priority; connections that need TLS
+    /// wait for it.
+    ///
+    /// The material is made while the server starts, and on a machine of one or two cores
+    /// its key generation and signatures would take the CPU from the store's opening and
+    /// from the first answers: the scheduler gives this thread what they leave.
     pub fn spawn(make: impl FnOnce() -> io::Result<Tls> + Send + 'static) -> PendingTls {
         let (tx, rx) = watch::channel(None);
-        tokio::task::spawn_blocking(move || {
-            let outcome = make().map(Arc::new).map_err(|e| e.to_string());
-            let _ = tx.send(Some(outcome));
-        });
+        let failed = tx.clone();
+        let spawned = std::thread::Builder::new()
+            .name("kinesd-tls".into())
+            .spawn(move || {
+                // Linux's nice value is per thread; lowering it needs no privilege. Should it
+                // fail, the material is made at the normal priority.
+                let _ = rustix::process::setpriority_process(None, LOWEST_PRIORITY);
+                let outcome = make().map(Arc::new).map_err(|e| e.to_string());
+                let _ = tx.send(Some(outcome));
+            });
+        if let Err(e) = spawned {
+            let _ = failed.send(Some(Err(format!("cannot start the TLS set-up: {e}"))));
+        }
         PendingTls(rx)
     }
 
@@ -223,5 +240,29 @@ mod tests {
         release.send(()).unwrap();
         handshake.await.unwrap().unwrap();
         assert_eq!(tls.await.unwrap(), "tls");
+    }
+
+    #[tokio::test]
+    async fn the_material_is_made_at_the_lowest_priority_and_its_failure_is_told() {
+        let seen = Arc::new(std::sync::Mutex::new(None));
+        let record = seen.clone();
+        let pending = PendingTls::spawn(move || {
+            *record.lock().unwrap() = Some(rustix::process::getpriority_process(None));
+            Err(io::Error::other("no material today"))
+        });
+        let Err(refused) = pending.get().await else {
+            panic!("the set-up failed, yet material came")
+        };
+        assert!(
+            refused.to_string().contains("no material today"),
+            "{refused}"
+        );
+        let priority = seen.lock().unwrap().take().expect("make ran");
+        assert_eq!(priority.unwrap(), LOWEST_PRIORITY);
+        // The calling thread keeps its own priority.
+        assert_ne!(
+            rustix::process::getpriority_process(None).unwrap(),
+            LOWEST_PRIORITY
+        );
     }
 }
