@@ -111,16 +111,23 @@ const OTHER_VARIABLES: &[&str] = &["KINESD_LOG", "KINESD_CREDENTIALS"];
 /// otherwise be ignored without a word): warned about at start, not refused, since scripts
 /// and test harnesses keep their own `KINESD_*` settings in the environment they pass on.
 pub fn unknown_variables() -> Vec<String> {
+    let candidates: Vec<String> = std::env::vars_os()
+        .filter_map(|(name, _)| name.into_string().ok())
+        .filter(|name| name.starts_with("KINESD_") && !OTHER_VARIABLES.contains(&name.as_str()))
+        .collect();
+    if candidates.is_empty() {
+        // The usual case, without building clap's command a second time.
+        return candidates;
+    }
     let cmd = command();
     let known: Vec<String> = cmd
         .get_arguments()
         .filter_map(|a| a.get_env())
         .map(|e| e.to_string_lossy().into_owned())
         .collect();
-    std::env::vars_os()
-        .filter_map(|(name, _)| name.into_string().ok())
-        .filter(|name| name.starts_with("KINESD_"))
-        .filter(|name| !known.contains(name) && !OTHER_VARIABLES.contains(&name.as_str()))
+    candidates
+        .into_iter()
+        .filter(|name| !known.contains(name))
         .collect()
 }
 
@@ -154,12 +161,17 @@ pub fn load(argv: Vec<OsString>) -> Result<Loaded, Refusal> {
         Some(path) => Some(read_file(path).map_err(Refusal::Message)?),
         None => None,
     };
-    let mut layered = argv.clone();
-    if let Some(file) = &mut file {
-        let flags = file_flags(&cmd, &first, file).map_err(Refusal::Message)?;
-        layered.splice(1..1, flags);
-    }
-    let matches = parse(&layered)?;
+    // Without a file the first reading is the only one: each is a copy of clap's command and
+    // a parse, at every start.
+    let matches = match &mut file {
+        Some(file) => {
+            let flags = file_flags(&cmd, &first, file).map_err(Refusal::Message)?;
+            let mut layered = argv.clone();
+            layered.splice(1..1, flags);
+            parse(&layered)?
+        }
+        None => first,
+    };
     let args = Args::from_arg_matches(&matches)?;
     let short_form = !matches!(
         matches.value_source("streams"),

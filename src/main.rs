@@ -78,8 +78,10 @@ fn store_choice(args: &Args) -> Result<Option<JetStreamOptions>, String> {
     }))
 }
 
-#[tokio::main]
-async fn main() {
+// The async runtime is built once the options are read (not by `#[tokio::main]` before them):
+// `--version`, `--help`, `--print-config` and `healthcheck` start no threads, and a refused
+// option is told before any are started.
+fn main() {
     let loaded = match config_file::load(std::env::args_os().collect()) {
         Ok(loaded) => loaded,
         Err(config_file::Refusal::Clap(e)) => e.exit(),
@@ -208,6 +210,26 @@ async fn main() {
         Some(manual) => Arc::new(manual.clone()),
         None => Arc::new(SystemClock),
     };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("kinesd: cannot start the async runtime: {e}");
+            std::process::exit(1);
+        }
+    };
+    runtime.block_on(serve(config, clock, addr, shutdown_grace));
+}
+
+/// Serves until Ctrl-C or SIGTERM, then shuts down within the grace period.
+async fn serve(
+    config: Config,
+    clock: kinesd::clock::SharedClock,
+    addr: SocketAddr,
+    shutdown_grace: std::time::Duration,
+) {
     let server = match Server::start(config, clock, addr).await {
         Ok(s) => s,
         Err(e) => {
