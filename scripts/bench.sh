@@ -106,15 +106,20 @@ trap cleanup EXIT
 
 # A TCP port nothing listens on (inside a fresh namespace any port is free).
 free_port() {
-    local p
+    # Below the kernel's ephemeral range (32768 and up by default): a port there may be a
+    # client connection's own, and listening on it then fails with "Address already in use"
+    # (it stopped kinesd-relaxed in the 09:12 run).
+    local p low
+    low=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+    ((low > 11000)) || low=32768
     for _ in $(seq 1 50); do
-        p=$((20000 + RANDOM % 30000))
+        p=$((10000 + RANDOM % (low - 10000)))
         if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
             echo "$p"
             return
         fi
     done
-    echo 45678
+    echo 29999
 }
 
 # --- peers: install (cached) -----------------------------------------------------------------
