@@ -61,6 +61,11 @@ fn run(
 ) {
     let flush_every = Duration::from_millis(flush_every_ms);
     let mut shutdown = shutdown.lock();
+    // kinesd: the first periodic flush waits one period like the others, instead of running
+    // at once, where it set up the I/O thread pool in the middle of the process's start.
+    if shutdown.is_running() {
+        sc.wait_for(&mut shutdown, flush_every);
+    }
     let mut wrote_data = false;
     while shutdown.is_running() || wrote_data {
         let before = std::time::Instant::now();
