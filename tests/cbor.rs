@@ -195,6 +195,11 @@ impl Side {
                 (CBOR_CT, body)
             }
         };
+        if matches!(op, "PutRecord" | "PutRecords" | "GetRecords") {
+            // A data-plane request is served from its node's view of the catalogue, which
+            // follows a change made through the other node a moment later.
+            common::cluster::settle(self.server.local_addr()).await;
+        }
         let target = format!("Kinesis_20131202.{op}");
         let reply = post(
             self.server.local_addr(),

@@ -61,15 +61,38 @@ pub fn forget_peer(endpoint: &str) {
     peers().lock().unwrap().remove(endpoint);
 }
 
+fn peer_addr(addr: std::net::SocketAddr) -> Option<std::net::SocketAddr> {
+    peer_of(&format!("http://{addr}")).and_then(|p| p.strip_prefix("http://")?.parse().ok())
+}
+
 /// For raw-socket tests: the first node's address or, every other call, its peer's (any
 /// other address as it is).
 pub fn either_node(addr: std::net::SocketAddr) -> std::net::SocketAddr {
     static NEXT: AtomicUsize = AtomicUsize::new(0);
-    let peer =
-        peer_of(&format!("http://{addr}")).and_then(|p| p.strip_prefix("http://")?.parse().ok());
-    match peer {
+    match peer_addr(addr) {
         Some(peer) if NEXT.fetch_add(1, Ordering::Relaxed) % 2 == 1 => peer,
         _ => addr,
+    }
+}
+
+/// Makes both nodes of `addr`'s pair apply every catalogue change made so far, through a
+/// control-plane request to each (control-plane requests wait for the catalogue; data-plane
+/// ones are served from the node's view, which follows other nodes' changes a moment later).
+/// Nothing outside a cluster test.
+pub async fn settle(addr: std::net::SocketAddr) {
+    let Some(peer) = peer_addr(addr) else {
+        return;
+    };
+    for node in [addr, peer] {
+        let request = super::raw::request_bytes(
+            "POST",
+            Some("Kinesis_20131202.DescribeLimits"),
+            Some(super::raw::AUTH),
+            b"{}",
+            false,
+        );
+        let answer = super::raw::send_raw_to(node, &request).await;
+        assert_eq!(answer.status, 200, "DescribeLimits on {node}");
     }
 }
 

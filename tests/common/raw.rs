@@ -197,12 +197,16 @@ impl Conn {
     }
 }
 
-/// One request on its own connection (`Connection: close`), read to the end.
+/// One request on its own connection (`Connection: close`), read to the end; in a cluster
+/// test, every other one goes to the peer node (see [`either_node`](super::cluster::either_node)).
 pub async fn send_raw(addr: SocketAddr, req: &[u8]) -> Resp {
+    send_raw_to(super::cluster::either_node(addr), req).await
+}
+
+/// [`send_raw`] to exactly `addr`, whichever node it is.
+pub async fn send_raw_to(addr: SocketAddr, req: &[u8]) -> Resp {
     let fut = async {
-        let mut s = TcpStream::connect(super::cluster::either_node(addr))
-            .await
-            .unwrap();
+        let mut s = TcpStream::connect(addr).await.unwrap();
         s.write_all(req).await.unwrap();
         let mut buf = Vec::new();
         s.read_to_end(&mut buf).await.unwrap();
