@@ -72,6 +72,24 @@ fn name_key_name(key: &str) -> &str {
     &key[NAME.len()..]
 }
 
+/// A name claim's or a lease's value: who holds it and since when, 16 bytes big-endian.
+fn holder_value(holder: u64, since_ms: i64) -> Vec<u8> {
+    let mut value = holder.to_be_bytes().to_vec();
+    value.extend_from_slice(&since_ms.to_be_bytes());
+    value
+}
+
+/// Reads a [`holder_value`] stored under `key`.
+fn read_holder(key: &str, value: &[u8]) -> Result<(u64, i64)> {
+    let raw: [u8; 16] = value
+        .try_into()
+        .map_err(|_| StoreError::Corrupt(format!("{key}: {} bytes", value.len())))?;
+    Ok((
+        u64::from_be_bytes(raw[..8].try_into().expect("8 bytes")),
+        i64::from_be_bytes(raw[8..].try_into().expect("8 bytes")),
+    ))
+}
+
 impl JetStreamStore {
     fn kv(&self) -> &kv::Store {
         &self.inner.kv
@@ -226,13 +244,10 @@ impl Catalog for JetStreamStore {
             let Some(entry) = self.entry(key.clone()).await? else {
                 return Ok(None);
             };
-            let raw: [u8; 16] =
-                entry.value.as_ref().try_into().map_err(|_| {
-                    StoreError::Corrupt(format!("{key}: {} bytes", entry.value.len()))
-                })?;
+            let (stream, claimed_ms) = read_holder(&key, &entry.value)?;
             Ok(Some(NameClaim {
-                stream: u64::from_be_bytes(raw[..8].try_into().expect("8 bytes")),
-                claimed_ms: i64::from_be_bytes(raw[8..].try_into().expect("8 bytes")),
+                stream,
+                claimed_ms,
                 revision: entry.revision,
             }))
         })
@@ -246,8 +261,7 @@ impl Catalog for JetStreamStore {
         expected: Option<u64>,
     ) -> StoreFuture<'_, u64> {
         let key = name_key(name);
-        let mut value = stream.to_be_bytes().to_vec();
-        value.extend_from_slice(&claimed_ms.to_be_bytes());
+        let value = holder_value(stream, claimed_ms);
         Box::pin(async move {
             self.compare_and_set(&key, expected, value)
                 .await
@@ -265,13 +279,10 @@ impl Catalog for JetStreamStore {
             let Some(entry) = self.entry(key.clone()).await? else {
                 return Ok(None);
             };
-            let raw: [u8; 16] =
-                entry.value.as_ref().try_into().map_err(|_| {
-                    StoreError::Corrupt(format!("{key}: {} bytes", entry.value.len()))
-                })?;
+            let (holder, started_ms) = read_holder(&key, &entry.value)?;
             Ok(Some(Lease {
-                holder: u64::from_be_bytes(raw[..8].try_into().expect("8 bytes")),
-                started_ms: i64::from_be_bytes(raw[8..].try_into().expect("8 bytes")),
+                holder,
+                started_ms,
                 revision: entry.revision,
             }))
         })
@@ -303,8 +314,7 @@ impl Catalog for JetStreamStore {
         expected: Option<u64>,
     ) -> StoreFuture<'_, u64> {
         let key = format!("{LEASE}{key}");
-        let mut value = holder.to_be_bytes().to_vec();
-        value.extend_from_slice(&started_ms.to_be_bytes());
+        let value = holder_value(holder, started_ms);
         Box::pin(async move {
             self.compare_and_set(&key, expected, value)
                 .await
