@@ -79,6 +79,25 @@ fn locked<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// The in-memory compare-and-set of name claims and leases: stores `make(revision)` under
+/// `key` if the entry's revision is `expected` (`None`: no entry), with the next revision.
+fn compare_and_insert<T>(
+    map: &mut HashMap<String, T>,
+    key: &str,
+    expected: Option<u64>,
+    revision_of: fn(&T) -> u64,
+    make: impl FnOnce(u64) -> T,
+    conflict: impl FnOnce() -> String,
+) -> Result<u64> {
+    let current = map.get(key).map(revision_of);
+    if current != expected {
+        return Err(StoreError::Conflict(conflict()));
+    }
+    let revision = current.unwrap_or(0) + 1;
+    map.insert(key.to_string(), make(revision));
+    Ok(revision)
+}
+
 impl std::fmt::Debug for SledStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SledStore").finish_non_exhaustive()
@@ -434,25 +453,18 @@ impl Catalog for SledStore {
         claimed_ms: i64,
         expected: Option<u64>,
     ) -> StoreFuture<'_, u64> {
-        let mut names = self.names();
-        let current = names.get(name).map(|c| c.revision);
-        let outcome = if current == expected {
-            let revision = current.unwrap_or(0) + 1;
-            names.insert(
-                name.to_string(),
-                NameClaim {
-                    stream,
-                    claimed_ms,
-                    revision,
-                },
-            );
-            Ok(revision)
-        } else {
-            Err(StoreError::Conflict(format!(
-                "name {name} is held by another stream"
-            )))
-        };
-        ready(outcome)
+        ready(compare_and_insert(
+            &mut self.names(),
+            name,
+            expected,
+            |c| c.revision,
+            |revision| NameClaim {
+                stream,
+                claimed_ms,
+                revision,
+            },
+            || format!("name {name} is held by another stream"),
+        ))
     }
 
     fn lease(&self, key: &str) -> StoreFuture<'_, Option<Lease>> {
@@ -483,23 +495,18 @@ impl Catalog for SledStore {
         started_ms: i64,
         expected: Option<u64>,
     ) -> StoreFuture<'_, u64> {
-        let mut leases = locked(&self.leases);
-        let current = leases.get(key).map(|l| l.revision);
-        let outcome = if current == expected {
-            let revision = current.unwrap_or(0) + 1;
-            leases.insert(
-                key.to_string(),
-                Lease {
-                    holder,
-                    started_ms,
-                    revision,
-                },
-            );
-            Ok(revision)
-        } else {
-            Err(StoreError::Conflict(format!("lease {key} changed")))
-        };
-        ready(outcome)
+        ready(compare_and_insert(
+            &mut locked(&self.leases),
+            key,
+            expected,
+            |l| l.revision,
+            |revision| Lease {
+                holder,
+                started_ms,
+                revision,
+            },
+            || format!("lease {key} changed"),
+        ))
     }
 
     fn release_name(&self, name: &str, stream: u64) -> StoreFuture<'_, ()> {

@@ -331,6 +331,39 @@ async fn leases_and_sweeps(e: &Engine) {
     log.sweep(i64::MAX / 2).await.unwrap();
 }
 
+/// Name claims and leases change by compare-and-set: of two writers naming one revision,
+/// one wins; a stale or missing revision is refused and changes nothing.
+async fn claims_and_leases_compare_and_set(e: &Engine) {
+    let c = e.catalog.as_ref();
+    let first = c.claim_name("orders", 1, 1_000, None).await.unwrap();
+    let again = c.claim_name("orders", 2, 1_001, None).await;
+    assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
+    let claim = c.name_claim("orders").await.unwrap().unwrap();
+    assert_eq!((claim.stream, claim.claimed_ms), (1, 1_000));
+    let second = c.claim_name("orders", 3, 2_000, Some(first)).await.unwrap();
+    assert_ne!(second, first);
+    let stale = c.claim_name("orders", 4, 3_000, Some(first)).await;
+    assert!(matches!(stale, Err(StoreError::Conflict(_))), "{stale:?}");
+    // Released only by the stream holding it.
+    c.release_name("orders", 1).await.unwrap();
+    assert_eq!(c.name_claim("orders").await.unwrap().unwrap().stream, 3);
+    c.release_name("orders", 3).await.unwrap();
+    assert!(c.name_claim("orders").await.unwrap().is_none());
+    c.claim_name("orders", 5, 4_000, None).await.unwrap();
+
+    let first = c.put_lease("s.0", 7, 1_000, None).await.unwrap();
+    let again = c.put_lease("s.0", 8, 1_001, None).await;
+    assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
+    let second = c.put_lease("s.0", 9, 2_000, Some(first)).await.unwrap();
+    let stale = c.put_lease("s.0", 10, 3_000, Some(first)).await;
+    assert!(matches!(stale, Err(StoreError::Conflict(_))), "{stale:?}");
+    let lease = c.lease("s.0").await.unwrap().unwrap();
+    assert_eq!(
+        (lease.holder, lease.started_ms, lease.revision),
+        (9, 2_000, second)
+    );
+}
+
 async fn stream_deletion(e: &Engine) {
     let log = e.log.as_ref();
     let doomed = ShardKey {
@@ -545,6 +578,11 @@ fn an_orphaned_close_heals_once() {
 #[test]
 fn leases_are_listed_and_removed_by_revision() {
     on_every_engine(|e| async move { leases_and_sweeps(&e).await });
+}
+
+#[test]
+fn claims_and_leases_are_compare_and_sets() {
+    on_every_engine(|e| async move { claims_and_leases_compare_and_set(&e).await });
 }
 
 #[test]
