@@ -84,14 +84,7 @@ pub async fn settle(addr: std::net::SocketAddr) {
         return;
     };
     for node in [addr, peer] {
-        let request = super::raw::request_bytes(
-            "POST",
-            Some("Kinesis_20131202.DescribeLimits"),
-            Some(super::raw::AUTH),
-            b"{}",
-            false,
-        );
-        let answer = super::raw::send_raw_to(node, &request).await;
+        let answer = super::raw::call_to(node, "DescribeLimits", "{}").await;
         assert_eq!(answer.status, 200, "DescribeLimits on {node}");
     }
 }

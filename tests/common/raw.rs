@@ -234,8 +234,13 @@ pub async fn scrape(addr: SocketAddr) -> String {
 }
 
 pub async fn call(addr: SocketAddr, op: &str, body: &str) -> Resp {
+    call_to(super::cluster::either_node(addr), op, body).await
+}
+
+/// [`call`] to exactly `addr`, whichever node it is.
+pub async fn call_to(addr: SocketAddr, op: &str, body: &str) -> Resp {
     let target = format!("Kinesis_20131202.{op}");
-    send_raw(
+    send_raw_to(
         addr,
         &request_bytes("POST", Some(&target), Some(AUTH), body.as_bytes(), false),
     )
