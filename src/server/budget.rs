@@ -16,7 +16,7 @@
 //! - An answer over [`HELD_ANSWER_BYTES`] keeps its reservation until the connection has
 //!   sent it: a watchdog holds one reference to its bytes and sees when hyper and h2 have
 //!   dropped theirs. (The answer goes to hyper whole: a body in several frames is cut off by
-//!   h2 when the client sends GOAWAY mid-answer — `tests/raw_http.rs` pins that it is not.)
+//!   h2 when the client sends GOAWAY mid-answer — `tests/raw_http/h2c.rs` pins that it is not.)
 //!   One not sent within the answer deadline closes its connection, which frees everything
 //!   the connection holds.
 
