@@ -1,5 +1,5 @@
-//! Bodies as the Java SDK encodes them (definite and indefinite lengths, every timestamp form), and
-//! malformed CBOR.
+//! Bodies as the Java SDK encodes them (the PutRecord golden bytes of the unit test, as they are,
+//! and every timestamp form), and malformed CBOR.
 
 use super::*;
 
