@@ -121,43 +121,6 @@ fn seq_lt(a: &str, b: &str) -> bool {
     (a.len(), a) < (b.len(), b)
 }
 
-fn assert_sequence_shape(seq: &str) {
-    assert_eq!(seq.len(), 56, "{seq}");
-    assert!(seq.bytes().all(|b| b.is_ascii_digit()), "{seq}");
-    assert!(!seq.starts_with('0'), "{seq}");
-}
-
-/// The shard of `stream` whose hash range holds `hash`, from ListShards.
-async fn shard_ranges(client: &Client, stream: &str) -> Vec<(String, u128, u128)> {
-    let out = client
-        .list_shards()
-        .stream_name(stream)
-        .send()
-        .await
-        .unwrap();
-    out.shards()
-        .iter()
-        .map(|s| {
-            let r = s.hash_key_range().unwrap();
-            (
-                s.shard_id().to_string(),
-                r.starting_hash_key().parse().unwrap(),
-                r.ending_hash_key().parse().unwrap(),
-            )
-        })
-        .collect()
-}
-
-fn owner(ranges: &[(String, u128, u128)], hash: u128) -> String {
-    let owners: Vec<&String> = ranges
-        .iter()
-        .filter(|(_, lo, hi)| *lo <= hash && hash <= *hi)
-        .map(|(id, _, _)| id)
-        .collect();
-    assert_eq!(owners.len(), 1, "hash {hash} owned by {owners:?}");
-    owners[0].clone()
-}
-
 async fn set_retention(client: &Client, stream: &str, hours: i32, increase: bool) {
     if increase {
         client

@@ -18,13 +18,6 @@ use kinesd::{Clock, Config};
 
 const MAX_HASH: &str = "340282366920938463463374607431768211455";
 
-fn big_config() -> Config {
-    Config {
-        shard_limit: 10_000,
-        ..Config::default()
-    }
-}
-
 fn not_found(name: &str) -> (String, String) {
     (
         "ResourceNotFoundException".into(),
@@ -38,21 +31,6 @@ fn arn(name: &str) -> String {
 
 fn shard_id(i: usize) -> String {
     format!("shardId-{i:012}")
-}
-
-/// floor(2^128 / n) · i, as CreateStream splits the hash space.
-fn even_start(n: u128, i: u128) -> u128 {
-    // 2^128 / n == (u128::MAX / n) unless n divides 2^128 exactly (powers of two).
-    let step = if n.is_power_of_two() {
-        if n == 1 {
-            0
-        } else {
-            1u128 << (128 - n.trailing_zeros())
-        }
-    } else {
-        u128::MAX / n
-    };
-    step * i
 }
 
 #[path = "sdk_streams/arn_addressing.rs"]

@@ -3,6 +3,28 @@
 
 use super::*;
 
+fn big_config() -> Config {
+    Config {
+        shard_limit: 10_000,
+        ..Config::default()
+    }
+}
+
+/// floor(2^128 / n) · i, as CreateStream splits the hash space.
+fn even_start(n: u128, i: u128) -> u128 {
+    // 2^128 / n == (u128::MAX / n) unless n divides 2^128 exactly (powers of two).
+    let step = if n.is_power_of_two() {
+        if n == 1 {
+            0
+        } else {
+            1u128 << (128 - n.trailing_zeros())
+        }
+    } else {
+        u128::MAX / n
+    };
+    step * i
+}
+
 both_backends! {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn describe_stream_pages_shards() {
